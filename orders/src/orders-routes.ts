@@ -1,0 +1,55 @@
+import {
+  amountSchema,
+  currencySchema,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeySchema,
+  notFound,
+  parseInput,
+} from '@cb-lab/shared';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Order } from './order';
+import type { OrderService } from './order-service';
+
+const orderBodySchema = z.object(
+  {
+    customerId: z
+      .string({ error: 'expected a customer id string' })
+      .min(1, 'expected a non-empty customer id')
+      .max(128, 'expected at most 128 characters'),
+    amount: amountSchema,
+    currency: currencySchema,
+  },
+  { error: 'expected a JSON object with customerId, amount and currency' },
+);
+
+/** 201 once the order has its final answer; 202 while its payment is still to settle. */
+const statusCodeFor = (order: Order): number =>
+  order.status === 'processing' || order.status === 'payment_pending' ? 202 : 201;
+
+export function ordersRouter(service: OrderService): Router {
+  const router = Router();
+
+  router.post('/orders', async (req, res) => {
+    const body = parseInput(orderBodySchema, req.body);
+    const rawKey = req.header(IDEMPOTENCY_KEY_HEADER);
+    const key =
+      rawKey === undefined
+        ? undefined
+        : parseInput(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
+    const { order, replayed } = await service.place(body, key);
+    res
+      .status(replayed ? 200 : statusCodeFor(order))
+      .set('Idempotent-Replayed', String(replayed))
+      .location(`/orders/${order.id}`)
+      .json(order);
+  });
+
+  router.get('/orders/:id', async (req, res) => {
+    const order = await service.find(req.params.id);
+    if (!order) throw notFound(`Order ${req.params.id}`);
+    res.json(order);
+  });
+
+  return router;
+}

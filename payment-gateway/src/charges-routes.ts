@@ -1,0 +1,49 @@
+import {
+  amountSchema,
+  currencySchema,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeySchema,
+  notFound,
+  parseInput,
+} from '@cb-lab/shared';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ChargeProcessor } from './charges';
+import type { GatewayMetrics } from './gateway-metrics';
+
+const chargeBodySchema = z.object(
+  {
+    amount: amountSchema,
+    currency: currencySchema,
+    reference: z
+      .string({ error: 'expected a reference string (your own id for this charge)' })
+      .min(1, 'expected a non-empty reference')
+      .max(128, 'expected at most 128 characters'),
+  },
+  { error: 'expected a JSON object with amount, currency and reference' },
+);
+
+export function chargesRouter(processor: ChargeProcessor, metrics: GatewayMetrics): Router {
+  const router = Router();
+
+  router.post('/charges', async (req, res) => {
+    const body = parseInput(chargeBodySchema, req.body);
+    const rawKey = req.header(IDEMPOTENCY_KEY_HEADER);
+    const key =
+      rawKey === undefined
+        ? undefined
+        : parseInput(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
+    const { charge, replayed } = await processor.charge(body, key);
+    metrics.chargesTotal.labels(replayed ? 'replayed' : charge.status).inc();
+    // A decline is a business answer, not a failure: same 201, with the status in the body.
+    res.status(201).set('Idempotent-Replayed', String(replayed)).json(charge);
+  });
+
+  router.get('/charges/:id', (req, res) => {
+    const charge = processor.find(req.params.id);
+    if (!charge) throw notFound(`Charge ${req.params.id}`);
+    res.json(charge);
+  });
+
+  return router;
+}

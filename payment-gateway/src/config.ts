@@ -1,0 +1,12 @@
+import { env, serviceConfigShape } from '@cb-lab/shared';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = z.object({
+  ...serviceConfigShape,
+  /** Charges above this many minor units are declined as `insufficient_funds`. */
+  CARD_LIMIT_MINOR: env.int({ min: 1, default: 500_000 }),
+  /** How many idempotency keys the gateway remembers (oldest forgotten first). */
+  IDEMPOTENCY_CACHE_SIZE: env.int({ min: 1, max: 10_000_000, default: 100_000 }),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,0 +1,38 @@
+/**
+ * `processing` while a gateway call may be under way; `failed` when the
+ * gateway could not answer (a retry with the same Idempotency-Key tries
+ * again); `approved` and `declined` are final and never change.
+ */
+export type PaymentStatus = 'processing' | 'approved' | 'declined' | 'failed';
+
+export const FINAL_PAYMENT_STATUSES = [
+  'approved',
+  'declined',
+] as const satisfies readonly PaymentStatus[];
+
+export interface PaymentRequest {
+  orderId: string;
+  amount: number;
+  currency: string;
+}
+
+export interface Payment extends PaymentRequest {
+  id: string;
+  status: PaymentStatus;
+  chargeId?: string;
+  declineCode?: string;
+  failureReason?: string;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const isFinal = (payment: Payment): boolean =>
+  (FINAL_PAYMENT_STATUSES as readonly PaymentStatus[]).includes(payment.status);
+
+/** Two requests with one Idempotency-Key must describe the same payment. */
+export const samePaymentRequest = (a: PaymentRequest, b: PaymentRequest): boolean =>
+  a.orderId === b.orderId && a.amount === b.amount && a.currency === b.currency;
+
+/** Records are kept a week: long enough for any lab session, bounded for a load generator left running. */
+export const PAYMENT_TTL_SECONDS = 7 * 24 * 3600;

@@ -1,0 +1,55 @@
+import {
+  amountSchema,
+  currencySchema,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeySchema,
+  notFound,
+  parseInput,
+} from '@cb-lab/shared';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { GatewayBreaker } from './gateway-breaker';
+import type { PaymentService } from './payment-service';
+
+const paymentBodySchema = z.object(
+  {
+    orderId: z
+      .string({ error: 'expected the id of the order being paid' })
+      .min(1, 'expected a non-empty order id')
+      .max(128, 'expected at most 128 characters'),
+    amount: amountSchema,
+    currency: currencySchema,
+  },
+  { error: 'expected a JSON object with orderId, amount and currency' },
+);
+
+export function paymentsRouter(service: PaymentService, breaker: GatewayBreaker): Router {
+  const router = Router();
+
+  router.post('/payments', async (req, res) => {
+    const body = parseInput(paymentBodySchema, req.body);
+    const key = parseInput(
+      idempotencyKeySchema,
+      req.header(IDEMPOTENCY_KEY_HEADER),
+      'Idempotency-Key header',
+    );
+    const { payment, replayed } = await service.pay(body, key);
+    res
+      .status(replayed ? 200 : 201)
+      .set('Idempotent-Replayed', String(replayed))
+      .json(payment);
+  });
+
+  // Declared before /payments/:id so "circuit" is not taken for an id.
+  router.get('/payments/circuit', (_req, res) => {
+    res.json(breaker.snapshot());
+  });
+
+  router.get('/payments/:id', async (req, res) => {
+    const payment = await service.find(req.params.id);
+    if (!payment) throw notFound(`Payment ${req.params.id}`);
+    res.json(payment);
+  });
+
+  return router;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ConfigError, env, loadConfig, serviceConfigShape } from './config';
+
+const schema = z.object({
+  ...serviceConfigShape,
+  REDIS_URL: env.url({ protocols: ['redis:'] }),
+  ADMIN_TOKEN: env.string({ minLength: 16 }),
+  MODE: env.oneOf(['reject', 'queue'], 'reject'),
+});
+
+const problemsOf = (input: NodeJS.ProcessEnv): readonly string[] => {
+  try {
+    loadConfig(schema, input);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+};
+
+describe('loadConfig', () => {
+  const valid = { REDIS_URL: 'redis://redis:6379', ADMIN_TOKEN: 'a-long-enough-token' };
+
+  it('applies defaults and parses numbers', () => {
+    const config = loadConfig(schema, { ...valid, PORT: '9000' });
+    expect(config).toMatchObject({
+      PORT: 9000,
+      LOG_LEVEL: 'info',
+      MODE: 'reject',
+      BODY_LIMIT_BYTES: 16_384,
+    });
+    expect(typeof config.INSTANCE).toBe('string');
+  });
+
+  it('names every bad variable, what it expected and what it got', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      REDIS_URL: 'http://x',
+      MODE: 'panic',
+      SHUTDOWN_TIMEOUT_MS: '-1',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT: expected an integer from 0 to 65535 (got "abc")',
+        'SHUTDOWN_TIMEOUT_MS: expected an integer from 0 to 120000 (got "-1")',
+        'MODE: expected one of reject, queue (got "panic")',
+        'ADMIN_TOKEN: expected at least 16 characters (it is not set)',
+      ]),
+    );
+    expect(problems.find((p) => p.startsWith('REDIS_URL'))).toBe(
+      'REDIS_URL: expected a URL starting with redis:// (got a value that was hidden)',
+    );
+  });
+
+  it('never echoes the value of a secret', () => {
+    const problems = problemsOf({ ...valid, ADMIN_TOKEN: 'short-secret' });
+    expect(problems).toEqual([
+      'ADMIN_TOKEN: expected at least 16 characters (got a value that was hidden)',
+    ]);
+    expect(problems.join()).not.toContain('short-secret');
+  });
+
+  it('rejects ports out of range and fractional numbers', () => {
+    expect(problemsOf({ ...valid, PORT: '70000' })).toEqual([
+      'PORT: expected an integer from 0 to 65535 (got "70000")',
+    ]);
+    expect(problemsOf({ ...valid, PORT: '80.5' })).toEqual([
+      'PORT: expected an integer from 0 to 65535 (got "80.5")',
+    ]);
+  });
+
+  it('reports all problems in one readable message', () => {
+    expect(() => loadConfig(schema, {})).toThrow(
+      /Invalid configuration:\n {2}- REDIS_URL: .*\n {2}- ADMIN_TOKEN: /,
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from './logger';
+
+/** The one error body every service answers with. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+/**
+ * An error meant for the client: its status, a stable machine-readable
+ * `code` and a message a person can act on. Anything else thrown in a
+ * handler is an internal error and is answered with a generic 500.
+ */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra response headers, e.g. `Retry-After` on a 503. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  toBody(): ErrorBody {
+    return { error: this.code, message: this.message };
+  }
+}
+
+export const isHttpError = (error: unknown): error is HttpError => error instanceof HttpError;
+
+export const notFound = (what: string): HttpError =>
+  new HttpError(404, 'not_found', `${what} was not found`);
+
+/** body-parser's errors carry a `type`; these are the client's fault and get a clear 4xx. */
+const BODY_PARSER_ERRORS: Record<string, (error: { limit?: number }) => HttpError> = {
+  'entity.parse.failed': () =>
+    new HttpError(400, 'invalid_json', 'The request body is not valid JSON'),
+  'entity.too.large': ({ limit }) =>
+    new HttpError(
+      413,
+      'payload_too_large',
+      `The request body is larger than ${limit ?? 'the limit of'} bytes`,
+    ),
+  'encoding.unsupported': () =>
+    new HttpError(415, 'unsupported_encoding', 'The request body encoding is not supported'),
+  'charset.unsupported': () =>
+    new HttpError(415, 'unsupported_charset', 'The request body charset is not supported'),
+  'request.aborted': () =>
+    new HttpError(400, 'request_aborted', 'The client aborted the request body'),
+};
+
+function toHttpError(error: unknown): HttpError | undefined {
+  if (isHttpError(error)) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === 'string') return BODY_PARSER_ERRORS[type]?.(error as { limit?: number });
+  return undefined;
+}
+
+/** Answers every unknown route with the shared error shape. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.path}`));
+};
+
+/**
+ * The central error handler: client errors are answered as they are,
+ * anything unexpected is logged with its stack and answered as a bare 500
+ * so no internal detail leaks.
+ */
+export const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const httpError = toHttpError(error);
+    if (httpError) {
+      if (httpError.status >= 500)
+        logger.warn('request failed', {
+          status: httpError.status,
+          code: httpError.code,
+          reason: httpError.message,
+        });
+      res.status(httpError.status).set(httpError.headers).json(httpError.toBody());
+      return;
+    }
+    logger.error('unhandled error', { method: req.method, path: req.path, error });
+    const body: ErrorBody = { error: 'internal_error', message: 'An unexpected error occurred' };
+    res.status(500).json(body);
+  };

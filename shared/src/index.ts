@@ -1,0 +1,63 @@
+export { createServiceApp, type ServiceAppOptions } from './app';
+export {
+  ConfigError,
+  env,
+  isConfigError,
+  loadConfig,
+  serviceConfigSchema,
+  serviceConfigShape,
+  type ServiceConfig,
+} from './config';
+export {
+  createHttpClient,
+  isConnectionRefused,
+  isTimeout,
+  isTransportError,
+  type HttpClientOptions,
+} from './http-client';
+export {
+  errorHandler,
+  HttpError,
+  isHttpError,
+  notFound,
+  notFoundHandler,
+  type ErrorBody,
+} from './http-errors';
+export { Lifecycle } from './lifecycle';
+export { createLogger, type Logger, type LoggerOptions } from './logger';
+export {
+  createMetrics,
+  httpMetrics,
+  LATENCY_BUCKETS_SECONDS,
+  routeTemplate,
+  UNMATCHED_ROUTE,
+  type ServiceMetrics,
+} from './metrics';
+export {
+  amountSchema,
+  currencySchema,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeySchema,
+  isCurrencyCode,
+  MAX_AMOUNT_MINOR,
+} from './money';
+export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
+export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
+export { RedisScript } from './redis-script';
+export { connectRedis, createRedisClient, redisReadiness, type RedisClientOptions } from './redis';
+export {
+  currentRequestId,
+  newRequestId,
+  REQUEST_ID_HEADER,
+  requestContext,
+  runWithRequestId,
+  type RequestContext,
+} from './request-context';
+export { startServer, type RunningServer, type StartServerOptions } from './server';
+export {
+  runService,
+  type AppContext,
+  type RunServiceOptions,
+  type ServiceContext,
+} from './service-runner';
+export { parseInput } from './validation';
