@@ -14,23 +14,20 @@ import { paymentsConfigSchema } from './config';
 
 jest.setTimeout(60_000);
 
-let redis: TestRedis | undefined;
-let gateway: RunningServer | undefined;
-const servers: RunningServer[] = [];
+const teardown = new Teardown();
+let redis: TestRedis;
+let gateway: RunningServer;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = teardown.add(await startRedis(), (r) => r.stop());
   const gatewayConfig = loadConfig(gatewayConfigSchema, {
     INSTANCE: 'gw',
     CARD_LIMIT_MINOR: '100000',
   });
-  gateway = await serve(createGatewayApp(testContext('payment-gateway', gatewayConfig)));
+  const gatewayApp = createGatewayApp(testContext('payment-gateway', gatewayConfig));
+  gateway = teardown.add(await serve(gatewayApp), (s) => s.stop());
 });
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.stop()));
-  await gateway?.stop();
-  await redis?.stop();
-});
+afterAll(() => teardown.run());
 
 async function startPayments(env: Record<string, string> = {}): Promise<string> {
   const config = loadConfig(paymentsConfigSchema, {
@@ -40,10 +37,8 @@ async function startPayments(env: Record<string, string> = {}): Promise<string> 
     BREAKER_FAILURE_THRESHOLD: '100',
     ...env,
   });
-  const server = await serve(
-    createApp({ ...testContext('payments', config), redis: redis.connect() }),
-  );
-  servers.push(server);
+  const app = createApp({ ...testContext('payments', config), redis: redis.connect() });
+  const server = teardown.add(await serve(app), (s) => s.stop());
   return server.url;
 }
 

@@ -11,7 +11,10 @@ const settings = {
 };
 const outage = () => Promise.reject(new GatewayUnavailableError('HTTP 503', 'server_error'));
 
-async function attempt<T>(breaker: LocalGatewayBreaker, call: () => Promise<T>): Promise<unknown> {
+async function attempt<T>(
+  breaker: LocalGatewayBreaker,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<unknown> {
   try {
     return await breaker.execute(call);
   } catch (error) {
@@ -39,13 +42,8 @@ describe('LocalGatewayBreaker', () => {
 
   it('counts a call slower than the timeout as a failure', async () => {
     const breaker = new LocalGatewayBreaker(settings);
-    const hang = (signal: AbortSignal) =>
-      new Promise((_, reject) =>
-        signal.addEventListener('abort', () => {
-          reject(new Error('aborted'));
-        }),
-      );
-    for (let i = 0; i < 3; i += 1) await attempt(breaker, () => breaker.execute(hang));
+    const hang = () => new Promise(() => undefined);
+    for (let i = 0; i < 3; i += 1) await attempt(breaker, hang);
     expect(breaker.snapshot().state).toBe('open');
   });
 

@@ -72,10 +72,12 @@ export class GatewayClient {
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {
-      if (isTimeout(error))
+      // An aborted signal means our own time budget ran out: that is the gateway being slow.
+      if (isTimeout(error) || signal?.aborted === true) {
         throw new GatewayUnavailableError('The gateway did not answer in time', 'timeout', {
           cause: error,
         });
+      }
       if (isTransportError(error)) {
         throw new GatewayUnavailableError(
           `The gateway could not be reached: ${(error as Error).message}`,
