@@ -42,14 +42,19 @@ export function testContext<C extends { INSTANCE: string }>(
   };
 }
 
-/** Serves `app` on a free loopback port; stop it with `stop()`. */
+/** Serves `app` on a free loopback port (or the given host and port); stop it with `stop()`. */
 export function serve(
   app: Express,
-  { logger = captureLogger().logger, lifecycle }: { logger?: Logger; lifecycle?: Lifecycle } = {},
+  {
+    logger = captureLogger().logger,
+    lifecycle,
+    host = '127.0.0.1',
+    port = 0,
+  }: { logger?: Logger; lifecycle?: Lifecycle; host?: string; port?: number } = {},
 ): Promise<RunningServer> {
   return startServer(app, {
-    port: 0,
-    host: '127.0.0.1',
+    port,
+    host,
     shutdownTimeoutMs: 2_000,
     logger,
     ...(lifecycle ? { lifecycle } : {}),

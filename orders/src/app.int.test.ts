@@ -1,0 +1,241 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type RunningServer } from '@cb-lab/shared';
+import {
+  captureLogger,
+  sampleValue,
+  serve,
+  startRedis,
+  Teardown,
+  testContext,
+  type TestRedis,
+} from '@cb-lab/testing';
+import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
+import { gatewayConfigSchema } from '../../payment-gateway/src/config';
+import { createApp as createPaymentsApp } from '../../payments/src/app';
+import { paymentsConfigSchema } from '../../payments/src/config';
+import { createApp } from './app';
+import { ordersConfigSchema } from './config';
+import type { Order } from './order';
+import { PaymentsClient } from './payments-client';
+import { ReplicaBalancer } from './replica-balancer';
+
+jest.setTimeout(60_000);
+
+const teardown = new Teardown();
+let redis: TestRedis;
+let gateway: RunningServer;
+let payments: RunningServer;
+
+beforeAll(async () => {
+  redis = teardown.add(await startRedis(), (r) => r.stop());
+  const gatewayConfig = loadConfig(gatewayConfigSchema, {
+    INSTANCE: 'gw',
+    CARD_LIMIT_MINOR: '100000',
+  });
+  gateway = teardown.add(
+    await serve(createGatewayApp(testContext('payment-gateway', gatewayConfig))),
+    (s) => s.stop(),
+  );
+  payments = await startPayments('payments-a');
+});
+afterAll(() => teardown.run());
+
+async function startPayments(
+  instance: string,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<RunningServer> {
+  const config = loadConfig(paymentsConfigSchema, {
+    INSTANCE: instance,
+    REDIS_URL: redis.url,
+    GATEWAY_URL: gateway.url,
+  });
+  const app = createPaymentsApp({ ...testContext('payments', config), redis: redis.connect() });
+  const server = await serve(app, { host, port });
+  return teardown.add(server, (s) => s.stop());
+}
+
+async function startOrders(env: Record<string, string> = {}): Promise<string> {
+  const config = loadConfig(ordersConfigSchema, {
+    INSTANCE: 'orders-test',
+    REDIS_URL: redis.url,
+    PAYMENTS_URL: payments.url,
+    ...env,
+  });
+  const server = teardown.add(
+    await serve(createApp({ ...testContext('orders', config), redis: redis.connect() })),
+    (s) => s.stop(),
+  );
+  return server.url;
+}
+
+const placeOrder = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+const approvedCharges = async () =>
+  sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'gateway_charges_total', {
+    outcome: 'approved',
+  }) ?? 0;
+
+describe('orders with a real Redis, payments and gateway', () => {
+  it('pays an order and persists it where another orders instance can read it', async () => {
+    const url = await startOrders();
+    const response = await placeOrder(url, { customerId: 'c-1', amount: 1999, currency: 'EUR' });
+    expect(response.status).toBe(201);
+    const order = (await response.json()) as Order;
+    expect(order).toMatchObject({
+      status: 'paid',
+      customerId: 'c-1',
+      amount: 1999,
+      currency: 'EUR',
+    });
+    expect(order.paymentId).toEqual(expect.any(String));
+    expect(response.headers.get('location')).toBe(`/orders/${order.id}`);
+
+    const otherInstance = await startOrders({ INSTANCE: 'orders-other' });
+    expect(await (await fetch(`${otherInstance}/orders/${order.id}`)).json()).toEqual(order);
+    expect(
+      await (await fetch(`${payments.url}/payments/${order.paymentId ?? ''}`)).json(),
+    ).toMatchObject({
+      orderId: order.id,
+      status: 'approved',
+    });
+  });
+
+  it('creates one order and one charge per Idempotency-Key', async () => {
+    const url = await startOrders();
+    const before = await approvedCharges();
+    const body = { customerId: 'c-2', amount: 500, currency: 'USD' };
+    const first = await placeOrder(url, body, { 'Idempotency-Key': 'checkout-42' });
+    const again = await placeOrder(url, body, { 'Idempotency-Key': 'checkout-42' });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+    expect(await approvedCharges()).toBe(before + 1);
+
+    const reuse = await placeOrder(
+      url,
+      { ...body, amount: 501 },
+      { 'Idempotency-Key': 'checkout-42' },
+    );
+    expect(reuse.status).toBe(422);
+    expect(await reuse.json()).toMatchObject({ error: 'idempotency_key_reused' });
+  });
+
+  it('ends a declined order as payment_failed with the reason', async () => {
+    const url = await startOrders();
+    const response = await placeOrder(url, { customerId: 'c-3', amount: 100_001, currency: 'EUR' });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'insufficient_funds',
+    });
+  });
+
+  it('ends the order as payment_failed when payments cannot be reached', async () => {
+    const url = await startOrders({ PAYMENTS_URL: 'http://127.0.0.1:9' });
+    const response = await placeOrder(url, { customerId: 'c-4', amount: 100, currency: 'EUR' });
+    expect(response.status).toBe(201);
+    const order = (await response.json()) as Order;
+    expect(order).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'payments_unavailable',
+    });
+    expect(await (await fetch(`${url}/orders/${order.id}`)).json()).toEqual(order);
+  });
+
+  it('ends the order as payment_failed when payments does not answer in time', async () => {
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    teardown.add(silent, async (s) => {
+      s.closeAllConnections();
+      await new Promise((resolve) => s.close(resolve));
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const url = await startOrders({
+      PAYMENTS_URL: `http://127.0.0.1:${port}`,
+      PAYMENTS_TIMEOUT_MS: '200',
+    });
+    const response = await placeOrder(url, { customerId: 'c-5', amount: 100, currency: 'EUR' });
+    expect(await response.json()).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'payments_timeout',
+    });
+  });
+
+  it('rejects invalid orders with a 400 naming each field, and unknown ids with a 404', async () => {
+    const url = await startOrders();
+    const response = await placeOrder(url, { customerId: '', amount: 12.5, currency: 'eur' });
+    expect(response.status).toBe(400);
+    const { error, message } = (await response.json()) as { error: string; message: string };
+    expect(error).toBe('invalid_request');
+    expect(message).toMatch(/customerId: .*amount: .*currency: /);
+    expect((await fetch(`${url}/orders/nope`)).status).toBe(404);
+  });
+
+  it('counts orders by final status', async () => {
+    const url = await startOrders({ INSTANCE: 'orders-metrics' });
+    await placeOrder(url, { customerId: 'c-6', amount: 100, currency: 'EUR' });
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(
+      sampleValue(text, 'orders_total', {
+        status: 'paid',
+        service: 'orders',
+        instance: 'orders-metrics',
+      }),
+    ).toBe(1);
+  });
+});
+
+describe('PaymentsClient', () => {
+  it('spreads calls over every replica and skips one that refuses connections', async () => {
+    const second = await startPayments('payments-b', '127.0.0.2', payments.port);
+    const balancer = new ReplicaBalancer({
+      url: `http://payments.test:${payments.port}`,
+      refreshMs: 60_000,
+      logger: captureLogger().logger,
+      // 127.0.0.3 has nothing listening: a crashed replica.
+      lookup: () => Promise.resolve(['127.0.0.1', '127.0.0.2', '127.0.0.3']),
+    });
+    const client = new PaymentsClient(balancer, {
+      timeoutMs: 2_000,
+      logger: captureLogger().logger,
+    });
+
+    const served = async (server: RunningServer) =>
+      sampleValue(
+        await (await fetch(`${server.url}/metrics`)).text(),
+        'http_server_request_duration_seconds_count',
+        { route: '/payments', method: 'POST' },
+      ) ?? 0;
+    const servedBefore = await served(payments);
+
+    // Round robin over three addresses: .1, .2, then .3 refuses and the call moves on to .1.
+    const answers = [];
+    for (let i = 0; i < 9; i += 1) {
+      const now = new Date().toISOString();
+      answers.push(
+        await client.pay({
+          id: `spread-${i}`,
+          customerId: 'c',
+          amount: 100,
+          currency: 'EUR',
+          status: 'processing',
+          createdAt: now,
+          updatedAt: now,
+        }),
+      );
+    }
+
+    expect(answers.every((answer) => answer.outcome === 'approved')).toBe(true);
+    const [a, b] = [await served(payments), await served(second)];
+    expect(b).toBe(3);
+    expect(a - servedBefore).toBe(6);
+  });
+});
