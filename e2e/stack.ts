@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { images } from '@cb-lab/testing';
+import {
+  DockerComposeEnvironment,
+  Wait,
+  type StartedDockerComposeEnvironment,
+} from 'testcontainers';
+import { freePortRange } from './ports';
+
+/** Every compose service except grafana, which has no image on machines without a registry. */
+export const STACK_SERVICES = [
+  'redis',
+  'payment-gateway',
+  'payments',
+  'orders',
+  'prometheus',
+] as const;
+export const PAYMENTS_REPLICAS = 3;
+
+export interface Stack {
+  readonly orders: string;
+  readonly gateway: string;
+  readonly prometheus: string;
+  /** Base URL of each payments replica, by compose container name (`payments-1` …). */
+  readonly payments: Readonly<Record<string, string>>;
+  readonly environment: StartedDockerComposeEnvironment;
+  down(): Promise<void>;
+}
+
+/**
+ * Builds the images and brings up the real docker-compose.yml on free host
+ * ports, waiting for every container's healthcheck.
+ */
+export async function startStack(): Promise<Stack> {
+  const [orders, gateway, prometheus] = await freePortRange(3);
+  const payments = await freePortRange(
+    PAYMENTS_REPLICAS,
+    new Set([orders, gateway, prometheus].map(Number)),
+  );
+  const environment = await new DockerComposeEnvironment(
+    path.resolve(__dirname, '..'),
+    'docker-compose.yml',
+  )
+    .withBuild()
+    .withEnvironment({
+      NODE_IMAGE: images.node,
+      REDIS_IMAGE: images.redis,
+      PROMETHEUS_IMAGE: images.prometheus,
+      ORDERS_HOST_PORT: String(orders),
+      GATEWAY_HOST_PORT: String(gateway),
+      PROMETHEUS_HOST_PORT: String(prometheus),
+      PAYMENTS_HOST_PORTS: `${payments[0]}-${payments[payments.length - 1]}`,
+    })
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(300_000)
+    .up([...STACK_SERVICES]);
+
+  const url = (port: number | undefined) => `http://127.0.0.1:${port}`;
+  const replicas = Object.fromEntries(
+    Array.from({ length: PAYMENTS_REPLICAS }, (_, i) => {
+      const name = `payments-${i + 1}`;
+      return [name, url(environment.getContainer(name).getMappedPort(8080))];
+    }),
+  );
+  return {
+    orders: url(orders),
+    gateway: url(gateway),
+    prometheus: url(prometheus),
+    payments: replicas,
+    environment,
+    down: async () => {
+      await environment.down({ removeVolumes: true, timeout: 20_000 });
+    },
+  };
+}
