@@ -61,3 +61,4 @@ export {
   type ServiceContext,
 } from './service-runner';
 export { parseInput } from './validation';
+export * from './breaker';

@@ -1,5 +1,6 @@
 export { captureLogger, serve, testContext, type CapturedLogger } from './context';
 export { images } from './images';
-export { startRedis, type TestRedis } from './redis';
+export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from './prometheus-text';
+export { startRedis, type TestRedis } from './redis';
 export { Teardown } from './teardown';
