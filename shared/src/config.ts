@@ -114,3 +114,6 @@ export const serviceConfigShape = {
 
 export const serviceConfigSchema = z.object(serviceConfigShape);
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+
+/** The admin token every service with admin routes requires: long enough not to be guessed by hand. */
+export const adminTokenSchema = env.string({ minLength: 16 });

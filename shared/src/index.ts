@@ -1,5 +1,7 @@
+export { requireAdminToken } from './admin-auth';
 export { createServiceApp, type ServiceAppOptions } from './app';
 export {
+  adminTokenSchema,
   ConfigError,
   env,
   isConfigError,
