@@ -191,7 +191,11 @@ export class RedisBreakerStore {
     this.#handlers.clear();
     await Promise.all(
       [this.#commands, this.#subscriber].map(async (connection) => {
-        if (connection.status === 'end') return;
+        // QUIT would wait for a connection that is not up; disconnecting also stops reconnecting.
+        if (connection.status !== 'ready') {
+          connection.disconnect();
+          return;
+        }
         await connection.quit().catch(() => {
           connection.disconnect();
         });

@@ -6,6 +6,7 @@ export type {
 } from './breaker-options';
 export { BREAKER_STATES, type BreakerStateName, type SharedBreakerState } from './breaker-state';
 export { RedisBreakerStore, type BreakerStoreOptions } from './breaker-store';
+export { instrumentBreaker } from './breaker-metrics';
 export { isDependencyFailure } from './failure-classifier';
 export {
   SharedCircuitBreaker,

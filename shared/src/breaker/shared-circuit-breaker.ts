@@ -203,17 +203,17 @@ export class SharedCircuitBreaker implements IPolicy {
 
   /** Holds the breaker open on every replica until {@link reset}. Fails if Redis cannot be reached. */
   async isolate(reason = 'isolated by an operator'): Promise<void> {
-    await this.#storeCall(() => this.store.force(this.keys, 'isolated', reason));
+    await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', reason));
   }
 
   /** Closes the breaker on every replica and clears every count. Fails if Redis cannot be reached. */
   async reset(reason = 'reset by an operator'): Promise<void> {
-    await this.#storeCall(() => this.store.force(this.keys, 'closed', reason));
+    await this.#guardedStoreCall(() => this.store.force(this.keys, 'closed', reason));
   }
 
   /** The shared state as Redis holds it now (one read, within the store's time budget). */
   async readShared(): Promise<SharedBreakerState> {
-    return (await this.#storeCall(() => this.store.read(this.keys))).state;
+    return (await this.#guardedStoreCall(() => this.store.read(this.keys))).state;
   }
 
   snapshot(): BreakerSnapshot {
@@ -378,6 +378,16 @@ export class SharedCircuitBreaker implements IPolicy {
     this.#clock.observe(sentAt, Date.now(), reply.now);
     this.#adopt(reply.state, 'script reply');
     return reply;
+  }
+
+  /** A store call on behalf of a caller who must hear about failure: the breaker degrades, and the error is rethrown. */
+  async #guardedStoreCall(operation: () => Promise<ScriptReply>): Promise<ScriptReply> {
+    try {
+      return await this.#storeCall(operation);
+    } catch (error) {
+      this.#storeFailed(error);
+      throw error;
+    }
   }
 
   async #sync(): Promise<void> {

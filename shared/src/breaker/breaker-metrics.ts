@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS } from '../metrics';
+import { BREAKER_STATES } from './breaker-state';
+import type { BreakerCallOutcome, SharedCircuitBreaker } from './shared-circuit-breaker';
+
+interface BreakerMetricSet {
+  state: Gauge<'breaker' | 'state'>;
+  transitions: Counter<'breaker' | 'from' | 'to'>;
+  calls: Counter<'breaker' | 'outcome'>;
+  duration: Histogram<'breaker' | 'outcome'>;
+  storeUp: Gauge<'breaker'>;
+}
+
+const OUTCOMES: readonly BreakerCallOutcome[] = ['success', 'failure', 'rejected', 'probe'];
+
+/** One set per registry, however many breakers a process instruments. */
+const sets = new WeakMap<Registry, BreakerMetricSet>();
+
+function metricSet(registry: Registry): BreakerMetricSet {
+  let set = sets.get(registry);
+  if (set) return set;
+  const registers = [registry];
+  set = {
+    state: new Gauge({
+      name: 'circuit_breaker_state',
+      help: 'The state this replica enforces, one-hot: 1 for the current state, 0 for the others.',
+      labelNames: ['breaker', 'state'] as const,
+      registers,
+    }),
+    transitions: new Counter({
+      name: 'circuit_breaker_transitions_total',
+      help: 'State changes this replica went through (learned from the cluster or caused here).',
+      labelNames: ['breaker', 'from', 'to'] as const,
+      registers,
+    }),
+    calls: new Counter({
+      name: 'circuit_breaker_calls_total',
+      help: 'Calls through the breaker by outcome: success, failure, rejected, or probe (the half-open call).',
+      labelNames: ['breaker', 'outcome'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'circuit_breaker_call_duration_seconds',
+      help: 'Duration of calls through the breaker, by outcome.',
+      labelNames: ['breaker', 'outcome'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    storeUp: new Gauge({
+      name: 'circuit_breaker_store_up',
+      help: '1 while the breaker uses the shared state in Redis, 0 while it runs on its local fallback.',
+      labelNames: ['breaker'] as const,
+      registers,
+    }),
+  };
+  sets.set(registry, set);
+  return set;
+}
+
+/** Exports a breaker's state, transitions, calls and store health on `registry`. */
+export function instrumentBreaker(breaker: SharedCircuitBreaker, registry: Registry): void {
+  const metrics = metricSet(registry);
+  const name = breaker.name;
+  const showState = (current: string) => {
+    for (const state of BREAKER_STATES)
+      metrics.state.set({ breaker: name, state }, state === current ? 1 : 0);
+  };
+  showState(breaker.state);
+  metrics.storeUp.set({ breaker: name }, breaker.storeUp ? 1 : 0);
+  for (const outcome of OUTCOMES) metrics.calls.inc({ breaker: name, outcome }, 0);
+
+  breaker.onTransition(({ from, to }) => {
+    metrics.transitions.inc({ breaker: name, from, to });
+    showState(to);
+  });
+  breaker.onCall(({ outcome, durationMs }) => {
+    metrics.calls.inc({ breaker: name, outcome });
+    metrics.duration.observe({ breaker: name, outcome }, durationMs / 1_000);
+  });
+  breaker.onStoreChange(({ up }) => {
+    metrics.storeUp.set({ breaker: name }, up ? 1 : 0);
+  });
+}
