@@ -12,8 +12,7 @@ import {
 } from '@cb-lab/testing';
 import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
 import { gatewayConfigSchema } from '../../payment-gateway/src/config';
-import { createApp as createPaymentsApp } from '../../payments/src/app';
-import { paymentsConfigSchema } from '../../payments/src/config';
+import { startPayments } from '../../payments/src/app.fixture';
 import { createApp } from './app';
 import { ordersConfigSchema } from './config';
 import type { Order } from './order';
@@ -32,28 +31,23 @@ beforeAll(async () => {
   const gatewayConfig = loadConfig(gatewayConfigSchema, {
     INSTANCE: 'gw',
     CARD_LIMIT_MINOR: '100000',
+    ADMIN_TOKEN: 'gateway-admin-token-0123456789',
   });
   gateway = teardown.add(
     await serve(createGatewayApp(testContext('payment-gateway', gatewayConfig))),
     (s) => s.stop(),
   );
-  payments = await startPayments('payments-a');
+  payments = await startPaymentsReplica('payments-a');
 });
 afterAll(() => teardown.run());
 
-async function startPayments(
+async function startPaymentsReplica(
   instance: string,
   host = '127.0.0.1',
   port = 0,
 ): Promise<RunningServer> {
-  const config = loadConfig(paymentsConfigSchema, {
-    INSTANCE: instance,
-    REDIS_URL: redis.url,
-    GATEWAY_URL: gateway.url,
-  });
-  const app = createPaymentsApp({ ...testContext('payments', config), redis: redis.connect() });
-  const server = await serve(app, { host, port });
-  return teardown.add(server, (s) => s.stop());
+  const env = { INSTANCE: instance, REDIS_URL: redis.url, GATEWAY_URL: gateway.url };
+  return (await startPayments(teardown, env, { host, port })).server;
 }
 
 async function startOrders(env: Record<string, string> = {}): Promise<string> {
@@ -195,7 +189,7 @@ describe('orders with a real Redis, payments and gateway', () => {
 
 describe('PaymentsClient', () => {
   it('spreads calls over every replica and skips one that refuses connections', async () => {
-    const second = await startPayments('payments-b', '127.0.0.2', payments.port);
+    const second = await startPaymentsReplica('payments-b', '127.0.0.2', payments.port);
     const balancer = new ReplicaBalancer({
       url: `http://payments.test:${payments.port}`,
       refreshMs: 60_000,

@@ -9,130 +9,166 @@ import {
 } from '@cb-lab/testing';
 import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
 import { gatewayConfigSchema } from '../../payment-gateway/src/config';
-import { createApp } from './app';
-import { paymentsConfigSchema } from './config';
+import { startPayments, TEST_ADMIN_TOKEN, type RunningPayments } from './app.fixture';
+import type { Payment } from './payment';
 
 jest.setTimeout(60_000);
 
+const GATEWAY_TOKEN = 'gateway-admin-token-0123456789';
 const teardown = new Teardown();
 let redis: TestRedis;
 let gateway: RunningServer;
+let secondGateway: RunningServer;
+
+async function startGateway(instance: string): Promise<RunningServer> {
+  const config = loadConfig(gatewayConfigSchema, {
+    INSTANCE: instance,
+    CARD_LIMIT_MINOR: '100000',
+    ADMIN_TOKEN: GATEWAY_TOKEN,
+  });
+  return teardown.add(await serve(createGatewayApp(testContext('payment-gateway', config))), (s) =>
+    s.stop(),
+  );
+}
 
 beforeAll(async () => {
   redis = teardown.add(await startRedis(), (r) => r.stop());
-  const gatewayConfig = loadConfig(gatewayConfigSchema, {
-    INSTANCE: 'gw',
-    CARD_LIMIT_MINOR: '100000',
-  });
-  const gatewayApp = createGatewayApp(testContext('payment-gateway', gatewayConfig));
-  gateway = teardown.add(await serve(gatewayApp), (s) => s.stop());
+  gateway = await startGateway('gw-primary');
+  secondGateway = await startGateway('gw-secondary');
 });
 afterAll(() => teardown.run());
 
-async function startPayments(env: Record<string, string> = {}): Promise<string> {
-  const config = loadConfig(paymentsConfigSchema, {
-    INSTANCE: 'payments-test',
+/** Each test gets its own Redis state: breaker, payments and queue start empty. */
+beforeEach(async () => {
+  await redis.connect().flushall();
+  await setFaults(gateway, null);
+});
+
+const replica = (
+  env: Record<string, string> = {},
+  instance = 'payments-test',
+): Promise<RunningPayments> =>
+  startPayments(teardown, {
+    INSTANCE: instance,
     REDIS_URL: redis.url,
     GATEWAY_URL: gateway.url,
-    BREAKER_FAILURE_THRESHOLD: '100',
+    BREAKER_FAILURE_THRESHOLD: '3',
+    BREAKER_OPEN_MS: '60000',
     ...env,
   });
-  const app = createApp({ ...testContext('payments', config), redis: redis.connect() });
-  const server = teardown.add(await serve(app), (s) => s.stop());
-  return server.url;
-}
 
-const pay = (url: string, key: string, body: Record<string, unknown>) =>
+const pay = (
+  url: string,
+  key: string,
+  body: Record<string, unknown> = { orderId: key, amount: 1999, currency: 'EUR' },
+) =>
   fetch(`${url}/payments`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Idempotency-Key': key },
     body: JSON.stringify(body),
   });
 
-const gatewayCharges = async (outcome: string) =>
-  sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'gateway_charges_total', {
+/** `null` heals the gateway; otherwise the faults to set through its admin API. */
+async function setFaults(
+  target: RunningServer,
+  faults: Record<string, unknown> | null,
+): Promise<void> {
+  const response = await fetch(`${target.url}/admin/faults`, {
+    method: faults === null ? 'DELETE' : 'PUT',
+    headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
+    ...(faults === null ? {} : { body: JSON.stringify(faults) }),
+  });
+  if (!response.ok)
+    throw new Error(`gateway admin answered ${response.status}: ${await response.text()}`);
+}
+
+/** Requests that reached the gateway's charge endpoint, by outcome. */
+const reached = async (target: RunningServer, outcome: string) =>
+  sampleValue(await (await fetch(`${target.url}/metrics`)).text(), 'gateway_charges_total', {
     outcome,
   }) ?? 0;
 
+const circuit = async (url: string) =>
+  (await (await fetch(`${url}/payments/circuit`)).json()) as Record<string, unknown>;
+
+const admin = (url: string, action: 'isolate' | 'reset', token = TEST_ADMIN_TOKEN) =>
+  fetch(`${url}/payments/circuit/${action}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+
+async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('payments with a real Redis and gateway', () => {
   it('charges once per Idempotency-Key, across replicas, and persists the payment', async () => {
-    const [replicaA, replicaB] = [await startPayments(), await startPayments()];
-    const body = { orderId: 'order-1', amount: 1999, currency: 'EUR' };
-    const approvedBefore = await gatewayCharges('approved');
+    const [a, b] = [await replica(), await replica()];
+    const approvedBefore = await reached(gateway, 'approved');
 
-    const first = await pay(replicaA, 'order-1', body);
+    const first = await pay(a.url, 'order-1');
     expect(first.status).toBe(201);
-    const payment = (await first.json()) as { id: string; status: string; chargeId: string };
-    expect(payment).toMatchObject({ status: 'approved', orderId: 'order-1', attempts: 1 });
+    const payment = (await first.json()) as Payment;
+    expect(payment).toMatchObject({
+      status: 'approved',
+      orderId: 'order-1',
+      attempts: 1,
+      gateway: 'payment-gateway',
+    });
 
-    const replay = await pay(replicaB, 'order-1', body);
+    const replay = await pay(b.url, 'order-1');
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(await replay.json()).toEqual(payment);
-    expect(await gatewayCharges('approved')).toBe(approvedBefore + 1);
-
-    expect(await (await fetch(`${replicaB}/payments/${payment.id}`)).json()).toEqual(payment);
+    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 1);
+    expect(await (await fetch(`${b.url}/payments/${payment.id}`)).json()).toEqual(payment);
   });
 
-  it('refuses a key reused for another payment with 422 and changes nothing', async () => {
-    const url = await startPayments();
+  it('refuses a key reused for another payment with 422', async () => {
+    const { url } = await replica();
     await pay(url, 'order-2', { orderId: 'order-2', amount: 100, currency: 'EUR' });
     const reuse = await pay(url, 'order-2', { orderId: 'order-2', amount: 999, currency: 'EUR' });
     expect(reuse.status).toBe(422);
     expect(await reuse.json()).toMatchObject({ error: 'idempotency_key_reused' });
   });
 
-  it('records a decline as a final business answer', async () => {
-    const url = await startPayments();
-    const response = await pay(url, 'order-3', {
-      orderId: 'order-3',
-      amount: 100_001,
-      currency: 'EUR',
-    });
-    expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({
-      status: 'declined',
-      declineCode: 'insufficient_funds',
-    });
+  it('records a decline as a final business answer that never trips the breaker', async () => {
+    const { url } = await replica();
+    for (let i = 0; i < 5; i += 1) {
+      const response = await pay(url, `declined-${i}`, {
+        orderId: `declined-${i}`,
+        amount: 100_001,
+        currency: 'EUR',
+      });
+      expect(response.status).toBe(201);
+      expect(await response.json()).toMatchObject({
+        status: 'declined',
+        declineCode: 'insufficient_funds',
+      });
+    }
+    expect(await circuit(url)).toMatchObject({ state: 'closed', failures: 0 });
   });
 
-  it('marks the payment failed when the gateway is unreachable, and a retry with the same key settles it', async () => {
-    const unreachable = await startPayments({ GATEWAY_URL: 'http://127.0.0.1:9' });
-    const body = { orderId: 'order-4', amount: 700, currency: 'EUR' };
-    const failed = await pay(unreachable, 'order-4', body);
+  it('marks the payment failed when the gateway fails, and a retry with the same key settles it', async () => {
+    const { url } = await replica();
+    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    const failed = await pay(url, 'order-4');
     expect(failed.status).toBe(502);
     expect(await failed.json()).toMatchObject({ error: 'gateway_unavailable' });
 
-    const healthy = await startPayments();
-    const retried = await pay(healthy, 'order-4', body);
+    await setFaults(gateway, null);
+    const retried = await pay(url, 'order-4');
     expect(retried.status).toBe(201);
-    const payment = (await retried.json()) as { status: string; attempts: number };
-    expect(payment).toMatchObject({ status: 'approved', attempts: 2 });
-  });
-
-  it('answers 503 with Retry-After once the breaker is open', async () => {
-    const url = await startPayments({
-      GATEWAY_URL: 'http://127.0.0.1:9',
-      BREAKER_FAILURE_THRESHOLD: '2',
-      BREAKER_OPEN_MS: '30000',
-    });
-    for (const n of [1, 2])
-      await pay(url, `open-${n}`, { orderId: `open-${n}`, amount: 1, currency: 'EUR' });
-    const rejected = await pay(url, 'open-3', { orderId: 'open-3', amount: 1, currency: 'EUR' });
-    expect(rejected.status).toBe(503);
-    expect(rejected.headers.get('retry-after')).toBe('30');
-    expect(await rejected.json()).toMatchObject({ error: 'circuit_open' });
-    expect(await (await fetch(`${url}/payments/circuit`)).json()).toEqual({
-      breaker: 'payment-gateway',
-      state: 'open',
-      failures: 2,
-      replica: 'payments-test',
-      store: 'local',
-    });
+    expect(await retried.json()).toMatchObject({ status: 'approved', attempts: 2 });
   });
 
   it('validates the body and the Idempotency-Key', async () => {
-    const url = await startPayments();
+    const { url } = await replica();
     const noKey = await fetch(`${url}/payments`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -149,5 +185,155 @@ describe('payments with a real Redis and gateway', () => {
       /orderId: .*amount: .*currency: /,
     );
     expect((await fetch(`${url}/payments/does-not-exist`)).status).toBe(404);
+  });
+});
+
+describe('the shared breaker in front of the gateway', () => {
+  it('opens on every replica together and shields the gateway; 503 with Retry-After while open', async () => {
+    const replicas = [await replica({}, 'r1'), await replica({}, 'r2'), await replica({}, 'r3')];
+    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    // Three failures in a row across the cluster, one per replica.
+    for (const [i, r] of replicas.entries())
+      expect((await pay(r.url, `fail-${i}`)).status).toBe(502);
+    await waitFor(
+      async () =>
+        (await Promise.all(replicas.map((r) => circuit(r.url)))).every((c) => c.state === 'open'),
+      'every replica to report open',
+    );
+    const reachedWhenOpened = await reached(gateway, 'faulted');
+
+    for (const [i, r] of [...replicas, ...replicas].entries()) {
+      const rejected = await pay(r.url, `while-open-${i}`);
+      expect(rejected.status).toBe(503);
+      expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await rejected.json()).toMatchObject({ error: 'circuit_open' });
+    }
+    expect(await reached(gateway, 'faulted')).toBe(reachedWhenOpened);
+
+    const views = await Promise.all(replicas.map((r) => circuit(r.url)));
+    for (const [i, view] of views.entries()) {
+      expect(view).toMatchObject({
+        breaker: 'payment-gateway',
+        state: 'open',
+        failures: 3,
+        replica: `r${i + 1}`,
+        store: 'redis',
+        redis: { state: 'open', failures: 3 },
+      });
+      expect(Date.parse(String(view.halfOpenAt)) - Date.parse(String(view.openedAt))).toBe(60_000);
+    }
+  });
+
+  it('lets one probe through per open period and closes everywhere when the gateway heals', async () => {
+    const replicas = [
+      await replica({ BREAKER_OPEN_MS: '300' }, 'r1'),
+      await replica({ BREAKER_OPEN_MS: '300' }, 'r2'),
+    ];
+    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) await pay(replicas[i % 2]!.url, `trip-${i}`);
+    await waitFor(async () => (await circuit(replicas[1]!.url)).state === 'open', 'open');
+    // Healed but slow: the probe is still running while the other 19 calls arrive.
+    await setFaults(gateway, { latencyMs: 200 });
+    const approvedBefore = await reached(gateway, 'approved');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        pay(replicas[i % 2]!.url, `after-${i}`).then((r) => r.status),
+      ),
+    );
+    expect(answers.filter((status) => status === 201)).toHaveLength(1);
+    expect(answers.filter((status) => status === 503)).toHaveLength(19);
+    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 1);
+    await waitFor(
+      async () =>
+        (await Promise.all(replicas.map((r) => circuit(r.url)))).every((c) => c.state === 'closed'),
+      'every replica to close',
+    );
+  });
+
+  it('isolates and resets the cluster through the token-protected admin API', async () => {
+    const [a, b] = [await replica({}, 'r1'), await replica({}, 'r2')];
+    expect((await admin(a.url, 'isolate', 'not-the-token')).status).toBe(403);
+    expect((await fetch(`${a.url}/payments/circuit/isolate`, { method: 'POST' })).status).toBe(401);
+    expect(await circuit(b.url)).toMatchObject({ state: 'closed' });
+
+    const isolated = await admin(a.url, 'isolate');
+    expect(isolated.status).toBe(200);
+    await waitFor(
+      async () => (await circuit(b.url)).state === 'isolated',
+      'b to see the isolation',
+    );
+    const before = await reached(gateway, 'approved');
+    expect((await pay(b.url, 'isolated-1')).status).toBe(503);
+    expect(await reached(gateway, 'approved')).toBe(before);
+
+    expect((await admin(b.url, 'reset')).status).toBe(200);
+    await waitFor(async () => (await circuit(a.url)).state === 'closed', 'a to see the reset');
+    expect((await pay(a.url, 'after-reset')).status).toBe(201);
+  });
+});
+
+describe('fallback strategies', () => {
+  it('queue: accepts payments as pending while open, then settles each exactly once after recovery', async () => {
+    const env = {
+      FALLBACK_STRATEGY: 'queue',
+      BREAKER_OPEN_MS: '300',
+      QUEUE_SETTLE_INTERVAL_MS: '100',
+    };
+    const replicas = [await replica(env, 'r1'), await replica(env, 'r2'), await replica(env, 'r3')];
+    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) await pay(replicas[i]!.url, `trip-${i}`);
+    await waitFor(async () => (await circuit(replicas[0]!.url)).state === 'open', 'open');
+
+    const pending: Payment[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const response = await pay(replicas[i % 3]!.url, `queued-${i}`);
+      expect(response.status).toBe(202);
+      pending.push((await response.json()) as Payment);
+    }
+    expect(pending.every((p) => p.status === 'pending')).toBe(true);
+    // A retry of a queued payment is answered from the queue, not charged.
+    expect((await pay(replicas[1]!.url, 'queued-0')).status).toBe(202);
+
+    const approvedBefore = await reached(gateway, 'approved');
+    await setFaults(gateway, null);
+    await waitFor(async () => {
+      const now = await Promise.all(
+        pending.map(async (p) => (await fetch(`${replicas[0]!.url}/payments/${p.id}`)).json()),
+      );
+      return now.every((p) => (p as Payment).status === 'approved');
+    }, 'every queued payment to be settled');
+
+    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 12);
+    expect(await redis.connect().zcard('payments:queue')).toBe(0);
+    const metrics = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
+    expect(sampleValue(metrics, 'payments_fallback_total', { strategy: 'queue' })).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('secondary: charges the second gateway while the first one’s breaker is open', async () => {
+    const { url } = await replica({
+      FALLBACK_STRATEGY: 'secondary',
+      SECONDARY_GATEWAY_URL: secondGateway.url,
+    });
+    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) await pay(url, `trip-${i}`);
+    const before = await reached(secondGateway, 'approved');
+
+    const response = await pay(url, 'via-secondary');
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({
+      status: 'approved',
+      gateway: 'payment-gateway-secondary',
+    });
+    expect(await reached(secondGateway, 'approved')).toBe(before + 1);
+  });
+
+  it('refuses to start with the secondary strategy but no second gateway', async () => {
+    await expect(replica({ FALLBACK_STRATEGY: 'secondary' })).rejects.toThrow(
+      'SECONDARY_GATEWAY_URL: expected a URL when FALLBACK_STRATEGY is secondary',
+    );
   });
 });

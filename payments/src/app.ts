@@ -1,53 +1,87 @@
-import { createServiceApp, RecordStore, redisReadiness, type AppContext } from '@cb-lab/shared';
+import {
+  createServiceApp,
+  RecordStore,
+  redisReadiness,
+  type AppContext,
+  type RedisBreakerStore,
+} from '@cb-lab/shared';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
+import { circuitRouter } from './circuit-routes';
 import type { PaymentsConfig } from './config';
-import { LocalGatewayBreaker, type GatewayBreaker } from './gateway-breaker';
-import { GatewayClient } from './gateway-client';
-import { PaymentService } from './payment-service';
+import { startGatewayRoute } from './gateway-route';
 import { FINAL_PAYMENT_STATUSES, PAYMENT_TTL_SECONDS, type Payment } from './payment';
+import { PaymentQueue } from './payment-queue';
+import { PaymentService } from './payment-service';
 import { paymentsRouter } from './payments-routes';
+import { createFallbackCounter } from './payments-metrics';
+import { QueueSettler } from './queue-settler';
 
 export interface PaymentsDependencies extends AppContext<PaymentsConfig> {
   redis: Redis;
-  /** Defaults to a breaker built from the config; tests may pass their own. */
-  breaker?: GatewayBreaker;
+  /** The breakers' own Redis access, with its small time budget. */
+  breakerStore: RedisBreakerStore;
+  /** Registers cleanup for shutdown (the service runner's; tests close things themselves). */
+  onShutdown?: (close: () => Promise<unknown>) => void;
 }
 
-export function createApp({
-  config,
-  logger,
-  metrics,
-  lifecycle,
-  redis,
-  breaker,
-}: PaymentsDependencies): Express {
-  const gatewayBreaker =
-    breaker ??
-    new LocalGatewayBreaker({
-      name: 'payment-gateway',
-      replica: config.INSTANCE,
-      failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
-      openMs: config.BREAKER_OPEN_MS,
-      callTimeoutMs: config.GATEWAY_TIMEOUT_MS,
-    });
-  const gateway = new GatewayClient({
-    baseURL: config.GATEWAY_URL,
-    timeoutMs: config.GATEWAY_TIMEOUT_MS,
-    logger,
-  });
+/**
+ * Payments: the gateway behind the shared breaker, the configured fallback,
+ * and (for the `queue` strategy) the settler that drains queued payments.
+ * Resolves once the breakers have joined the cluster's shared state.
+ */
+export async function createApp(dependencies: PaymentsDependencies): Promise<Express> {
+  const { config, logger, metrics, lifecycle, redis, breakerStore, onShutdown } = dependencies;
+  const routeFor = (name: string, url: string) =>
+    startGatewayRoute({ name, url, config, store: breakerStore, logger, metrics });
+
+  const primary = await routeFor('payment-gateway', config.GATEWAY_URL);
+  const secondary =
+    config.FALLBACK_STRATEGY === 'secondary' && config.SECONDARY_GATEWAY_URL !== undefined
+      ? await routeFor('payment-gateway-secondary', config.SECONDARY_GATEWAY_URL)
+      : undefined;
   const store = new RecordStore<Payment>(redis, {
     prefix: 'payments',
     finalStatuses: FINAL_PAYMENT_STATUSES,
     ttlSeconds: PAYMENT_TTL_SECONDS,
   });
-  const service = new PaymentService(store, gateway, gatewayBreaker, logger);
+  const queue = config.FALLBACK_STRATEGY === 'queue' ? new PaymentQueue(redis) : undefined;
+  const service = new PaymentService({
+    store,
+    primary,
+    strategy: config.FALLBACK_STRATEGY,
+    ...(secondary ? { secondary } : {}),
+    ...(queue ? { queue } : {}),
+    fallbacks: createFallbackCounter(metrics.registry, config.FALLBACK_STRATEGY),
+    logger,
+  });
+
+  const settler = queue
+    ? new QueueSettler({
+        queue,
+        store,
+        route: primary,
+        intervalMs: config.QUEUE_SETTLE_INTERVAL_MS,
+        logger,
+      })
+    : undefined;
+  settler?.start();
+  onShutdown?.(async () => {
+    await settler?.stop();
+    for (const route of [primary, secondary]) {
+      await route?.breaker.flush();
+      route?.breaker.dispose();
+    }
+  });
+
   return createServiceApp({
     logger,
     metrics,
-    lifecycle,
+    ...(lifecycle ? { lifecycle } : {}),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     readiness: [redisReadiness(redis)],
-    routes: (app) => app.use(paymentsRouter(service, gatewayBreaker)),
+    // The circuit routes come first so "circuit" is never taken for a payment id.
+    routes: (app) =>
+      app.use(circuitRouter(primary.breaker, config.ADMIN_TOKEN), paymentsRouter(service)),
   });
 }

@@ -1,16 +1,61 @@
-import { env, serviceConfigShape } from '@cb-lab/shared';
+import { adminTokenSchema, env, serviceConfigShape } from '@cb-lab/shared';
 import { z } from 'zod';
 
-export const paymentsConfigSchema = z.object({
-  ...serviceConfigShape,
-  REDIS_URL: env.url({ protocols: ['redis:', 'rediss:'], default: 'redis://localhost:6379' }),
-  GATEWAY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://localhost:8090' }),
-  /** Budget for one gateway call; past it the call counts as a failure. */
-  GATEWAY_TIMEOUT_MS: env.int({ min: 1, max: 60_000, default: 1_000 }),
-  /** The breaker opens after this many consecutive gateway failures (pybreaker's `fail_max`). */
-  BREAKER_FAILURE_THRESHOLD: env.int({ min: 1, max: 1_000, default: 5 }),
-  /** How long the breaker stays open before it lets a probe through (pybreaker's `reset_timeout`). */
-  BREAKER_OPEN_MS: env.int({ min: 100, max: 3_600_000, default: 10_000 }),
-});
+export const FALLBACK_STRATEGIES = ['reject', 'queue', 'secondary'] as const;
+export type FallbackStrategy = (typeof FALLBACK_STRATEGIES)[number];
+
+export const paymentsConfigSchema = z
+  .object({
+    ...serviceConfigShape,
+    REDIS_URL: env.url({ protocols: ['redis:', 'rediss:'], default: 'redis://localhost:6379' }),
+    ADMIN_TOKEN: adminTokenSchema,
+    GATEWAY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://localhost:8090' }),
+    /** Budget for one gateway call; past it the call counts as a failure. */
+    GATEWAY_TIMEOUT_MS: env.int({ min: 1, max: 60_000, default: 1_000 }),
+    /** What a payment gets while the breaker is open. */
+    FALLBACK_STRATEGY: env.oneOf(FALLBACK_STRATEGIES, 'reject'),
+    /** The second gateway instance used by the `secondary` strategy. */
+    SECONDARY_GATEWAY_URL: env.url({ protocols: ['http:', 'https:'] }).optional(),
+    /** How often each replica looks for queued payments to settle (`queue` strategy). */
+    QUEUE_SETTLE_INTERVAL_MS: env.int({ min: 50, max: 600_000, default: 1_000 }),
+
+    /** `consecutive` failures (pybreaker's `fail_max`) or failure `rate` over a sliding window. */
+    BREAKER_MODE: env.oneOf(['consecutive', 'rate'], 'consecutive'),
+    /** Consecutive mode: the breaker opens after this many consecutive gateway failures. */
+    BREAKER_FAILURE_THRESHOLD: env.int({ min: 1, max: 1_000, default: 5 }),
+    /** Rate mode: the share of failed calls in the window that opens the breaker. */
+    BREAKER_FAILURE_RATE: env.number({ min: 0.01, max: 1, default: 0.5 }),
+    BREAKER_MIN_CALLS: env.int({ min: 1, max: 100_000, default: 10 }),
+    BREAKER_WINDOW_MS: env.int({ min: 100, max: 3_600_000, default: 10_000 }),
+    /** How long the breaker stays open before one probe (pybreaker's `reset_timeout`). */
+    BREAKER_OPEN_MS: env.int({ min: 100, max: 3_600_000, default: 10_000 }),
+    /** Failed probes double the open period up to this; equal to BREAKER_OPEN_MS by default (no growth). */
+    BREAKER_MAX_OPEN_MS: env.optionalInt({ min: 100, max: 3_600_000 }),
+    /** Successful gateway calls slower than this count as failures (unset: never). */
+    BREAKER_SLOW_CALL_MS: env.optionalInt({ min: 1, max: 60_000 }),
+    /** Budget of one Redis operation of the breaker; past it the breaker runs locally. */
+    BREAKER_STORE_TIMEOUT_MS: env.int({ min: 1, max: 10_000, default: 100 }),
+    /** While Redis is unreachable: `local` (cockatiel breaker per replica) or `reject` (fail closed). */
+    BREAKER_WHEN_STORE_DOWN: env.oneOf(['local', 'reject'], 'local'),
+  })
+  .superRefine((config, context) => {
+    if (config.FALLBACK_STRATEGY === 'secondary' && config.SECONDARY_GATEWAY_URL === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SECONDARY_GATEWAY_URL'],
+        message: 'expected a URL when FALLBACK_STRATEGY is secondary',
+      });
+    }
+    if (
+      config.BREAKER_MAX_OPEN_MS !== undefined &&
+      config.BREAKER_MAX_OPEN_MS < config.BREAKER_OPEN_MS
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BREAKER_MAX_OPEN_MS'],
+        message: `expected at least BREAKER_OPEN_MS (${config.BREAKER_OPEN_MS})`,
+      });
+    }
+  });
 
 export type PaymentsConfig = z.output<typeof paymentsConfigSchema>;

@@ -74,13 +74,13 @@ describe('GatewayClient', () => {
     });
   });
 
-  it('reports a refused connection as a transport failure', async () => {
+  it('reports a refused connection as never having reached the gateway', async () => {
     const client = new GatewayClient({
       baseURL: 'http://127.0.0.1:9',
       timeoutMs: 1_000,
       logger: captureLogger().logger,
     });
     await expect(client.charge(request)).rejects.toEqual(expect.any(GatewayUnavailableError));
-    await expect(client.charge(request)).rejects.toMatchObject({ kind: 'transport' });
+    await expect(client.charge(request)).rejects.toMatchObject({ kind: 'refused' });
   });
 });

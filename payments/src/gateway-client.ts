@@ -1,4 +1,10 @@
-import { createHttpClient, isTimeout, isTransportError, type Logger } from '@cb-lab/shared';
+import {
+  createHttpClient,
+  isConnectionRefused,
+  isTimeout,
+  isTransportError,
+  type Logger,
+} from '@cb-lab/shared';
 import type { AxiosInstance } from 'axios';
 
 export interface ChargeRequest {
@@ -24,7 +30,8 @@ export class GatewayUnavailableError extends Error {
 
   constructor(
     message: string,
-    readonly kind: 'timeout' | 'transport' | 'server_error',
+    /** `refused`: the request never reached the gateway; `transport`: the connection broke (maybe after it did). */
+    readonly kind: 'timeout' | 'refused' | 'transport' | 'server_error',
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -80,8 +87,8 @@ export class GatewayClient {
       }
       if (isTransportError(error)) {
         throw new GatewayUnavailableError(
-          `The gateway could not be reached: ${(error as Error).message}`,
-          'transport',
+          `The gateway could not be reached: ${(error as Error).message || String((error as { code?: unknown }).code)}`,
+          isConnectionRefused(error) ? 'refused' : 'transport',
           { cause: error },
         );
       }

@@ -1,9 +1,15 @@
-import { connectRedis, runService } from '@cb-lab/shared';
+import { connectRedis, RedisBreakerStore, runService } from '@cb-lab/shared';
 import { createApp } from './app';
 import { paymentsConfigSchema } from './config';
 
 void runService({
   service: 'payments',
   configSchema: paymentsConfigSchema,
-  build: (context) => createApp({ ...context, redis: connectRedis(context) }),
+  build: (context) => {
+    const breakerStore = new RedisBreakerStore(context.config.REDIS_URL, {
+      operationTimeoutMs: context.config.BREAKER_STORE_TIMEOUT_MS,
+    });
+    context.onShutdown(() => breakerStore.close());
+    return createApp({ ...context, redis: connectRedis(context), breakerStore });
+  },
 });

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, type Logger, type RecordStore } from '@cb-lab/shared';
-import { isBrokenCircuitError, TaskCancelledError } from 'cockatiel';
-import type { GatewayBreaker } from './gateway-breaker';
-import { isGatewayUnavailable, type GatewayClient } from './gateway-client';
+import { isBrokenCircuitError, isTaskCancelledError } from 'cockatiel';
+import type { Counter } from 'prom-client';
+import type { FallbackStrategy } from './config';
+import { isGatewayUnavailable, type GatewayCharge } from './gateway-client';
+import type { GatewayRoute } from './gateway-route';
 import { isFinal, samePaymentRequest, type Payment, type PaymentRequest } from './payment';
+import type { PaymentQueue } from './payment-queue';
 
 export interface PaymentOutcome {
   payment: Payment;
@@ -11,21 +14,30 @@ export interface PaymentOutcome {
   replayed: boolean;
 }
 
+export interface PaymentServiceOptions {
+  store: RecordStore<Payment>;
+  primary: GatewayRoute;
+  strategy: FallbackStrategy;
+  /** Required by the `secondary` strategy. */
+  secondary?: GatewayRoute;
+  /** Required by the `queue` strategy. */
+  queue?: PaymentQueue;
+  fallbacks: Counter<'strategy'>;
+  logger: Logger;
+}
+
 /**
- * Takes a payment from request to final answer: claims the idempotency key,
- * charges through the breaker, and records what the gateway said.
+ * Takes a payment from request to answer: claims the idempotency key,
+ * charges through the primary gateway's breaker and, when that breaker is
+ * open, applies the configured fallback: reject fast, queue the payment for
+ * later, or charge the secondary gateway.
  */
 export class PaymentService {
-  constructor(
-    private readonly store: RecordStore<Payment>,
-    private readonly gateway: GatewayClient,
-    private readonly breaker: GatewayBreaker,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: PaymentServiceOptions) {}
 
   async pay(request: PaymentRequest, idempotencyKey: string): Promise<PaymentOutcome> {
     const now = new Date().toISOString();
-    const { record: payment } = await this.store.create(
+    const { record: payment } = await this.options.store.create(
       {
         id: randomUUID(),
         ...request,
@@ -43,69 +55,101 @@ export class PaymentService {
         `Idempotency-Key ${idempotencyKey} belongs to payment ${payment.id}, which has another order, amount or currency`,
       );
     }
-    if (isFinal(payment)) return { payment, replayed: true };
+    // Final, or already waiting in the queue: the settler owns it now.
+    if (isFinal(payment) || payment.status === 'pending') return { payment, replayed: true };
     return { payment: await this.#charge(payment), replayed: false };
   }
 
   find(id: string): Promise<Payment | undefined> {
-    return this.store.find(id);
+    return this.options.store.find(id);
   }
 
   async #charge(payment: Payment): Promise<Payment> {
-    const attempt = { ...payment, attempts: payment.attempts + 1 };
+    const { primary } = this.options;
     try {
-      const charge = await this.breaker.execute((signal) =>
-        this.gateway.charge(
-          { amount: payment.amount, currency: payment.currency, reference: payment.id },
-          signal,
-        ),
-      );
-      const settled = await this.store.settle({
-        ...attempt,
-        status: charge.status,
-        chargeId: charge.id,
-        ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
-        updatedAt: new Date().toISOString(),
-      });
-      this.logger.info('payment settled', {
-        paymentId: settled.id,
-        orderId: settled.orderId,
-        status: settled.status,
-      });
-      return settled;
+      return await this.#settle(payment, primary, await primary.charge(payment));
     } catch (error) {
-      const failure = this.#describeFailure(error);
-      await this.store.settle({
-        ...attempt,
-        status: 'failed',
-        failureReason: failure.code,
-        updatedAt: new Date().toISOString(),
-      });
-      this.logger.warn('payment failed', {
-        paymentId: payment.id,
-        orderId: payment.orderId,
-        reason: failure.code,
-        error,
-      });
-      throw failure;
+      if (isBrokenCircuitError(error)) return this.#fallback(payment, error);
+      throw await this.#fail(payment, error);
     }
   }
 
-  #describeFailure(error: unknown): HttpError {
+  async #fallback(payment: Payment, rejection: Error): Promise<Payment> {
+    const { strategy, secondary, queue, fallbacks, store, logger } = this.options;
+    fallbacks.labels(strategy).inc();
+    if (strategy === 'queue' && queue) {
+      const pending = await store.settle({
+        ...payment,
+        status: 'pending',
+        updatedAt: new Date().toISOString(),
+      });
+      await queue.enqueue(payment.id);
+      logger.info('payment queued until the gateway is back', {
+        paymentId: payment.id,
+        orderId: payment.orderId,
+      });
+      return pending;
+    }
+    if (strategy === 'secondary' && secondary) {
+      try {
+        return await this.#settle(payment, secondary, await secondary.charge(payment));
+      } catch (error) {
+        throw await this.#fail(payment, error);
+      }
+    }
+    throw await this.#fail(payment, rejection);
+  }
+
+  async #settle(payment: Payment, route: GatewayRoute, charge: GatewayCharge): Promise<Payment> {
+    const settled = await this.options.store.settle({
+      ...payment,
+      status: charge.status,
+      chargeId: charge.id,
+      gateway: route.name,
+      ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
+      attempts: payment.attempts + 1,
+      updatedAt: new Date().toISOString(),
+    });
+    this.options.logger.info('payment settled', {
+      paymentId: settled.id,
+      orderId: settled.orderId,
+      status: settled.status,
+      gateway: route.name,
+    });
+    return settled;
+  }
+
+  /** Records the failed attempt and returns the HTTP error that explains it. */
+  async #fail(payment: Payment, error: unknown): Promise<HttpError> {
+    const failure = this.#describe(error);
+    await this.options.store.settle({
+      ...payment,
+      status: 'failed',
+      failureReason: failure.code,
+      attempts: payment.attempts + 1,
+      updatedAt: new Date().toISOString(),
+    });
+    this.options.logger.warn('payment failed', {
+      paymentId: payment.id,
+      orderId: payment.orderId,
+      reason: failure.code,
+      ...(isBrokenCircuitError(error) ? {} : { error }),
+    });
+    return failure;
+  }
+
+  #describe(error: unknown): HttpError {
     if (isBrokenCircuitError(error)) {
       return new HttpError(
         503,
         'circuit_open',
         'The payment gateway circuit is open; try again later',
         {
-          'Retry-After': String(this.breaker.retryAfterSeconds()),
+          'Retry-After': String(this.options.primary.breaker.retryAfterSeconds()),
         },
       );
     }
-    if (
-      error instanceof TaskCancelledError ||
-      (isGatewayUnavailable(error) && error.kind === 'timeout')
-    ) {
+    if (isTaskCancelledError(error) || (isGatewayUnavailable(error) && error.kind === 'timeout')) {
       return new HttpError(504, 'gateway_timeout', 'The payment gateway did not answer in time');
     }
     if (isGatewayUnavailable(error)) {

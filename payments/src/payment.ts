@@ -1,9 +1,10 @@
 /**
- * `processing` while a gateway call may be under way; `failed` when the
- * gateway could not answer (a retry with the same Idempotency-Key tries
- * again); `approved` and `declined` are final and never change.
+ * `processing` while a gateway call may be under way; `pending` when it
+ * waits in the queue for the gateway to come back; `failed` when the gateway
+ * could not answer (a retry with the same Idempotency-Key tries again);
+ * `approved` and `declined` are final and never change.
  */
-export type PaymentStatus = 'processing' | 'approved' | 'declined' | 'failed';
+export type PaymentStatus = 'processing' | 'pending' | 'approved' | 'declined' | 'failed';
 
 export const FINAL_PAYMENT_STATUSES = [
   'approved',
@@ -20,6 +21,8 @@ export interface Payment extends PaymentRequest {
   id: string;
   status: PaymentStatus;
   chargeId?: string;
+  /** Which gateway made the charge. */
+  gateway?: string;
   declineCode?: string;
   failureReason?: string;
   attempts: number;

@@ -8,7 +8,6 @@ import {
 } from '@cb-lab/shared';
 import { Router } from 'express';
 import { z } from 'zod';
-import type { GatewayBreaker } from './gateway-breaker';
 import type { PaymentService } from './payment-service';
 
 const paymentBodySchema = z.object(
@@ -23,7 +22,7 @@ const paymentBodySchema = z.object(
   { error: 'expected a JSON object with orderId, amount and currency' },
 );
 
-export function paymentsRouter(service: PaymentService, breaker: GatewayBreaker): Router {
+export function paymentsRouter(service: PaymentService): Router {
   const router = Router();
 
   router.post('/payments', async (req, res) => {
@@ -34,15 +33,9 @@ export function paymentsRouter(service: PaymentService, breaker: GatewayBreaker)
       'Idempotency-Key header',
     );
     const { payment, replayed } = await service.pay(body, key);
-    res
-      .status(replayed ? 200 : 201)
-      .set('Idempotent-Replayed', String(replayed))
-      .json(payment);
-  });
-
-  // Declared before /payments/:id so "circuit" is not taken for an id.
-  router.get('/payments/circuit', (_req, res) => {
-    res.json(breaker.snapshot());
+    // 202 while the payment waits in the queue for the gateway; 201 once it has its answer.
+    const status = payment.status === 'pending' ? 202 : replayed ? 200 : 201;
+    res.status(status).set('Idempotent-Replayed', String(replayed)).json(payment);
   });
 
   router.get('/payments/:id', async (req, res) => {

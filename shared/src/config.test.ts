@@ -75,3 +75,24 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('env builders', () => {
+  const schema = z.object({
+    RATIO: env.number({ min: 0, max: 1, default: 0.5 }),
+    SLOW_MS: env.optionalInt({ min: 1 }),
+  });
+
+  it('parses decimals and leaves optional integers undefined', () => {
+    expect(loadConfig(schema, {})).toEqual({ RATIO: 0.5, SLOW_MS: undefined });
+    expect(loadConfig(schema, { RATIO: '0.25', SLOW_MS: '300' })).toEqual({
+      RATIO: 0.25,
+      SLOW_MS: 300,
+    });
+  });
+
+  it('explains bad decimals and optional integers', () => {
+    expect(() => loadConfig(schema, { RATIO: '1.5', SLOW_MS: 'soon' })).toThrow(
+      /RATIO: expected a number from 0 to 1 \(got "1.5"\)\n {2}- SLOW_MS: expected an integer from 1 to/,
+    );
+  });
+});

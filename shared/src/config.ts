@@ -64,6 +64,26 @@ export const env = {
       : schema.optional().transform((v) => v ?? (rest.default as number));
   },
 
+  /** An optional integer: `undefined` when the variable is not set. */
+  optionalInt({
+    min = Number.MIN_SAFE_INTEGER,
+    max = Number.MAX_SAFE_INTEGER,
+  }: Omit<IntOptions, 'default'> = {}) {
+    return env.int({ min, max }).optional();
+  },
+
+  /** A decimal number such as a ratio (`0.5`). */
+  number({ min, max, default: fallback }: { min: number; max: number; default?: number }) {
+    const expected = `expected a number from ${min} to ${max}`;
+    const schema = z
+      .string({ error: expected })
+      .trim()
+      .regex(/^-?\d+(\.\d+)?$/, expected)
+      .transform(Number)
+      .pipe(z.number().min(min, expected).max(max, expected));
+    return fallback === undefined ? schema : schema.optional().transform((v) => v ?? fallback);
+  },
+
   port(defaultPort?: number) {
     return env.int({
       min: 0,

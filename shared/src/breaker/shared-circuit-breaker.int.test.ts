@@ -139,7 +139,7 @@ describe('one breaker shared by several replicas', () => {
     expect(new Set(counts).size).toBe(counts.length);
     expect(shared.failures).toBeGreaterThanOrEqual(5);
     expect(shared.failures).toBeLessThanOrEqual(calls);
-    for (const b of breakers) expect(b.snapshot().sharedView).toEqual(shared);
+    for (const b of breakers) expect(b.snapshot().localView).toEqual(shared);
   });
 
   it('brings a transition to every replica through pub/sub', async () => {

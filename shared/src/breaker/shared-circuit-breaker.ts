@@ -62,8 +62,8 @@ export interface BreakerSnapshot {
   /** When the current open period ends and one probe may run. */
   halfOpenAt: string | null;
   openCount: number;
-  /** The shared state as this replica last learned it (Redis time). */
-  sharedView: SharedBreakerState;
+  /** The local view: the shared state as this replica last learned it (Redis time). */
+  localView: SharedBreakerState;
   /** This replica's estimate of (Redis clock − local clock). */
   clockOffsetMs: number;
 }
@@ -228,7 +228,7 @@ export class SharedCircuitBreaker implements IPolicy {
       openedAt: isoOrNull(view.openedAt),
       halfOpenAt: isoOrNull(view.halfOpenAt),
       openCount: view.openCount,
-      sharedView: { ...view },
+      localView: { ...view },
       clockOffsetMs: Math.round(this.#clock.offsetMs),
     };
   }

@@ -1,0 +1,48 @@
+import { loadConfig, RedisBreakerStore, type RunningServer } from '@cb-lab/shared';
+import { serve, testContext, type Teardown } from '@cb-lab/testing';
+import { Redis } from 'ioredis';
+import { createApp } from './app';
+import { paymentsConfigSchema, type PaymentsConfig } from './config';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface RunningPayments {
+  server: RunningServer;
+  url: string;
+  config: PaymentsConfig;
+}
+
+/**
+ * Starts a payments replica in process against a real Redis, the way
+ * main.ts wires it; everything it opens is stopped by `teardown`.
+ */
+export async function startPayments(
+  teardown: Teardown,
+  env: Record<string, string>,
+  { host = '127.0.0.1', port = 0 }: { host?: string; port?: number } = {},
+): Promise<RunningPayments> {
+  const config = loadConfig(paymentsConfigSchema, {
+    INSTANCE: 'payments-test',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ...env,
+  });
+  const redis = teardown.add(new Redis(config.REDIS_URL), (r) => r.quit());
+  const breakerStore = teardown.add(
+    new RedisBreakerStore(config.REDIS_URL, {
+      operationTimeoutMs: config.BREAKER_STORE_TIMEOUT_MS,
+    }),
+    (s) => s.close(),
+  );
+  const cleanups: (() => Promise<unknown>)[] = [];
+  teardown.add(cleanups, async (steps) => {
+    for (const step of steps) await step();
+  });
+  const app = await createApp({
+    ...testContext('payments', config),
+    redis,
+    breakerStore,
+    onShutdown: (close) => cleanups.push(close),
+  });
+  const server = teardown.add(await serve(app, { host, port }), (s) => s.stop());
+  return { server, url: server.url, config };
+}

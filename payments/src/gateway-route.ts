@@ -1,0 +1,118 @@
+import {
+  instrumentBreaker,
+  SharedCircuitBreaker,
+  type Logger,
+  type RedisBreakerStore,
+  type ServiceMetrics,
+} from '@cb-lab/shared';
+import {
+  ConstantBackoff,
+  handleWhen,
+  isTaskCancelledError,
+  retry,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
+import type { PaymentsConfig } from './config';
+import { GatewayClient, isGatewayUnavailable, type GatewayCharge } from './gateway-client';
+import type { Payment } from './payment';
+
+/** Gateway outages and our own timeouts trip the breaker; declines and 4xx never do. */
+export const countsAsGatewayFailure = (error: unknown): boolean =>
+  isGatewayUnavailable(error) || isTaskCancelledError(error);
+
+/** A refused connection never reached the gateway, so trying once more cannot charge twice. */
+const neverReachedGateway = (error: unknown): boolean =>
+  isGatewayUnavailable(error) && error.kind === 'refused';
+
+/**
+ * One gateway behind its own shared breaker: retry (only where safe) outside
+ * the breaker so each attempt counts, the breaker, then a timeout on every
+ * attempt so a silent gateway is a failure, not a hang.
+ */
+export class GatewayRoute {
+  readonly #policy: IPolicy;
+
+  constructor(
+    readonly name: string,
+    readonly breaker: SharedCircuitBreaker,
+    private readonly client: GatewayClient,
+    timeoutMs: number,
+  ) {
+    this.#policy = wrap(
+      retry(handleWhen(neverReachedGateway), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
+      breaker,
+      timeout(timeoutMs, TimeoutStrategy.Aggressive),
+    );
+  }
+
+  /** Charges `payment`, its id as the gateway's idempotency key. Throws BrokenCircuitError while open. */
+  charge(payment: Payment): Promise<GatewayCharge> {
+    return this.#policy.execute(({ signal }) =>
+      this.client.charge(
+        { amount: payment.amount, currency: payment.currency, reference: payment.id },
+        signal,
+      ),
+    );
+  }
+}
+
+export interface GatewayRouteOptions {
+  name: string;
+  url: string;
+  config: PaymentsConfig;
+  store: RedisBreakerStore;
+  logger: Logger;
+  metrics: ServiceMetrics;
+}
+
+/** Builds the route, exports its breaker's metrics, logs its transitions, and joins the shared state. */
+export async function startGatewayRoute({
+  name,
+  url,
+  config,
+  store,
+  logger,
+  metrics,
+}: GatewayRouteOptions): Promise<GatewayRoute> {
+  const breaker = new SharedCircuitBreaker(store, {
+    name,
+    replica: config.INSTANCE,
+    trip:
+      config.BREAKER_MODE === 'consecutive'
+        ? { mode: 'consecutive', threshold: config.BREAKER_FAILURE_THRESHOLD }
+        : {
+            mode: 'rate',
+            threshold: config.BREAKER_FAILURE_RATE,
+            minCalls: config.BREAKER_MIN_CALLS,
+            windowMs: config.BREAKER_WINDOW_MS,
+          },
+    openMs: config.BREAKER_OPEN_MS,
+    maxOpenMs: config.BREAKER_MAX_OPEN_MS ?? config.BREAKER_OPEN_MS,
+    ...(config.BREAKER_SLOW_CALL_MS === undefined
+      ? {}
+      : { slowCallMs: config.BREAKER_SLOW_CALL_MS }),
+    isFailure: countsAsGatewayFailure,
+    // The lease outlives the longest probe (timeout plus one retry), so only a crashed prober loses it.
+    probeLeaseMs: 2 * config.GATEWAY_TIMEOUT_MS + 1_000,
+    whenStoreDown: config.BREAKER_WHEN_STORE_DOWN,
+  });
+  instrumentBreaker(breaker, metrics.registry);
+  breaker.onTransition(({ from, to, reason }) => {
+    logger.info('circuit breaker transition', { breaker: name, from, to, reason });
+  });
+  breaker.onStoreChange(({ up, error }) => {
+    if (up) logger.info('circuit breaker re-joined the shared state in Redis', { breaker: name });
+    else
+      logger.warn('circuit breaker lost Redis; deciding locally', {
+        breaker: name,
+        mode: config.BREAKER_WHEN_STORE_DOWN,
+        error,
+      });
+  });
+  await breaker.start();
+  const client = new GatewayClient({ baseURL: url, timeoutMs: config.GATEWAY_TIMEOUT_MS, logger });
+  return new GatewayRoute(name, breaker, client, config.GATEWAY_TIMEOUT_MS);
+}
