@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { images } from '@cb-lab/testing';
 import {
@@ -11,11 +12,14 @@ import { freePortRange } from './ports';
 export const STACK_SERVICES = [
   'redis',
   'payment-gateway',
+  'payment-gateway-secondary',
   'payments',
   'orders',
   'prometheus',
 ] as const;
 export const PAYMENTS_REPLICAS = 3;
+/** A short open period keeps the outage test quick; the lab's default is 10 s. */
+export const E2E_BREAKER_OPEN_MS = 3_000;
 
 export interface Stack {
   readonly orders: string;
@@ -24,6 +28,8 @@ export interface Stack {
   /** Base URL of each payments replica, by compose container name (`payments-1` …). */
   readonly payments: Readonly<Record<string, string>>;
   readonly environment: StartedDockerComposeEnvironment;
+  /** The admin token this stack was started with (a fresh one per run). */
+  readonly adminToken: string;
   down(): Promise<void>;
 }
 
@@ -32,11 +38,12 @@ export interface Stack {
  * ports, waiting for every container's healthcheck.
  */
 export async function startStack(): Promise<Stack> {
-  const [orders, gateway, prometheus] = await freePortRange(3);
+  const [orders, gateway, prometheus, secondaryGateway] = await freePortRange(4);
   const payments = await freePortRange(
     PAYMENTS_REPLICAS,
-    new Set([orders, gateway, prometheus].map(Number)),
+    new Set([orders, gateway, prometheus, secondaryGateway].map(Number)),
   );
+  const adminToken = `e2e-${randomUUID()}`;
   const environment = await new DockerComposeEnvironment(
     path.resolve(__dirname, '..'),
     'docker-compose.yml',
@@ -50,6 +57,9 @@ export async function startStack(): Promise<Stack> {
       GATEWAY_HOST_PORT: String(gateway),
       PROMETHEUS_HOST_PORT: String(prometheus),
       PAYMENTS_HOST_PORTS: `${payments[0]}-${payments[payments.length - 1]}`,
+      SECONDARY_GATEWAY_HOST_PORT: String(secondaryGateway),
+      ADMIN_TOKEN: adminToken,
+      BREAKER_OPEN_MS: String(E2E_BREAKER_OPEN_MS),
     })
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(300_000)
@@ -68,6 +78,7 @@ export async function startStack(): Promise<Stack> {
     prometheus: url(prometheus),
     payments: replicas,
     environment,
+    adminToken,
     down: async () => {
       await environment.down({ removeVolumes: true, timeout: 20_000 });
     },

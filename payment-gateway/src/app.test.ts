@@ -6,7 +6,11 @@ import { gatewayConfigSchema } from './config';
 let server: RunningServer;
 
 beforeAll(async () => {
-  const config = loadConfig(gatewayConfigSchema, { INSTANCE: 'gw-1', CARD_LIMIT_MINOR: '50000' });
+  const config = loadConfig(gatewayConfigSchema, {
+    INSTANCE: 'gw-1',
+    CARD_LIMIT_MINOR: '50000',
+    ADMIN_TOKEN: 'test-admin-token-0123456789',
+  });
   server = await serve(createApp(testContext('payment-gateway', config)));
 });
 afterAll(() => server.stop());
@@ -88,5 +92,12 @@ describe('POST /charges', () => {
     expect(sampleValue(text, 'gateway_charges_total', { ...series, outcome: 'approved' })).toBe(2);
     expect(sampleValue(text, 'gateway_charges_total', { ...series, outcome: 'declined' })).toBe(1);
     expect(sampleValue(text, 'gateway_charges_total', { ...series, outcome: 'replayed' })).toBe(1);
+    // No fault was injected, so none of the fault outcomes or gauges moved from 0.
+    for (const outcome of ['faulted', 'timed_out', 'dropped']) {
+      expect(sampleValue(text, 'gateway_charges_total', { ...series, outcome })).toBe(0);
+    }
+    for (const fault of ['error_rate', 'latency', 'timeout', 'down']) {
+      expect(sampleValue(text, 'gateway_fault_active', { ...series, fault })).toBe(0);
+    }
   });
 });

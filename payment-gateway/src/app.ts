@@ -1,11 +1,14 @@
-import { createServiceApp, type AppContext } from '@cb-lab/shared';
+import { createServiceApp, requireAdminToken, type AppContext } from '@cb-lab/shared';
 import type { Express } from 'express';
+import { adminRouter } from './admin-routes';
 import { ChargeProcessor } from './charges';
 import { chargesRouter } from './charges-routes';
 import type { GatewayConfig } from './config';
+import { injectFaults } from './fault-middleware';
+import { FaultInjector } from './faults';
 import { createGatewayMetrics } from './gateway-metrics';
 
-/** The flaky third party: charges, and (soon) an admin API to make it flaky. */
+/** The flaky third party: charges, and a token-protected admin API to make them fail. */
 export function createApp({
   config,
   logger,
@@ -17,11 +20,32 @@ export function createApp({
     cacheSize: config.IDEMPOTENCY_CACHE_SIZE,
   });
   const gatewayMetrics = createGatewayMetrics(metrics.registry);
+  const injector = new FaultInjector();
+  // Subscribed here rather than in the admin routes, so a change from anywhere is seen.
+  injector.onChange((faults, previous) => {
+    logger.info('gateway faults changed', { previous, faults });
+    gatewayMetrics.showFaults(faults);
+  });
+
   return createServiceApp({
     logger,
     metrics,
     lifecycle,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    routes: (app) => app.use(chargesRouter(processor, gatewayMetrics)),
+    routes: (app) => {
+      app.use('/admin', requireAdminToken(config.ADMIN_TOKEN), adminRouter(injector));
+      // Faults sit on the charge routes only, so probes, scrapes and the admin API that
+      // heals the gateway keep working whatever is injected. Mounted per route (not with
+      // app.use) so faulted answers still carry their route template in the HTTP metrics.
+      app.post(
+        '/charges',
+        injectFaults(injector, (outcome) => {
+          gatewayMetrics.chargesTotal.labels(outcome).inc();
+        }),
+      );
+      // A lookup suffers the same faults but is not a charge, so it is not counted as one.
+      app.get('/charges/:id', injectFaults(injector));
+      app.use(chargesRouter(processor, gatewayMetrics));
+    },
   });
 }

@@ -1,0 +1,23 @@
+import { sharedBreaker } from './shared-breaker';
+import { startStack, type Stack } from './stack';
+import { walkingSkeleton } from './walking-skeleton';
+
+// One stack for the whole suite: building the images and starting it is the slow part.
+jest.setTimeout(15 * 60_000);
+
+let stack: Stack | undefined;
+const running = (): Stack => {
+  if (!stack) throw new Error('the stack did not start');
+  return stack;
+};
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.down();
+});
+
+// In this order: the skeleton expects a healthy, closed breaker; the outage leaves it healed.
+walkingSkeleton(running);
+sharedBreaker(running);

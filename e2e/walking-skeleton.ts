@@ -1,0 +1,84 @@
+import { sampleValue } from '@cb-lab/testing';
+import type { Stack } from './stack';
+
+interface Order {
+  id: string;
+  status: string;
+}
+
+const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+
+/** The walking skeleton: orders paid end to end over every payments replica. */
+export function walkingSkeleton(running: () => Stack): void {
+  describe('the compose stack', () => {
+    it('pays orders end to end and reads them back as paid', async () => {
+      const { orders } = running();
+      const placed: Order[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        const response = await fetch(`${orders}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ customerId: `c-${i}`, amount: 1999, currency: 'EUR' }),
+        });
+        expect(response.status).toBe(201);
+        placed.push(await json<Order>(response));
+      }
+      expect(placed.map((order) => order.status)).toEqual(Array(30).fill('paid'));
+
+      for (const order of placed) {
+        expect(await json(await fetch(`${orders}/orders/${order.id}`))).toEqual(order);
+      }
+    });
+
+    it('spreads payments over all three replicas', async () => {
+      const { payments } = running();
+      const served: Record<string, number> = {};
+      for (const [name, url] of Object.entries(payments)) {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        served[name] =
+          sampleValue(text, 'http_server_request_duration_seconds_count', {
+            method: 'POST',
+            route: '/payments',
+          }) ?? 0;
+      }
+      expect(Object.keys(served)).toHaveLength(3);
+      for (const count of Object.values(served)) expect(count).toBeGreaterThan(0);
+      expect(Object.values(served).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(30);
+    });
+
+    it('answers the circuit endpoint on every replica with the spec shape', async () => {
+      const { payments } = running();
+      const replicas = new Set<string>();
+      for (const url of Object.values(payments)) {
+        const circuit = await json<Record<string, unknown>>(await fetch(`${url}/payments/circuit`));
+        expect(circuit).toMatchObject({ breaker: 'payment-gateway', state: 'closed', failures: 0 });
+        expect(['redis', 'local']).toContain(circuit.store);
+        replicas.add(String(circuit.replica));
+      }
+      expect(replicas.size).toBe(3);
+    });
+
+    it('shows the charges at the gateway', async () => {
+      const text = await (await fetch(`${running().gateway}/metrics`)).text();
+      expect(
+        sampleValue(text, 'gateway_charges_total', { outcome: 'approved' }),
+      ).toBeGreaterThanOrEqual(30);
+    });
+
+    it('lets Prometheus discover and scrape each payments replica', async () => {
+      const query = async () => {
+        const response = await fetch(
+          `${running().prometheus}/api/v1/query?query=${encodeURIComponent('up{job="payments"} == 1')}`,
+        );
+        return (await json<{ data: { result: unknown[] } }>(response)).data.result.length;
+      };
+      // Prometheus scrapes every 5 s; wait for the first scrape of all three.
+      let up = await query();
+      for (let i = 0; i < 30 && up < 3; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        up = await query();
+      }
+      expect(up).toBe(3);
+    });
+  });
+}

@@ -1,0 +1,254 @@
+import { loadConfig, type RunningServer } from '@cb-lab/shared';
+import { sampleValue, serve, testContext, type CapturedLogger } from '@cb-lab/testing';
+import { createApp } from './app';
+import { gatewayConfigSchema } from './config';
+
+const TOKEN = 'test-admin-token-0123456789';
+const HEALTHY = {
+  errorRate: 0,
+  errorStatus: 503,
+  latencyMs: 0,
+  jitterMs: 0,
+  timeoutRate: 0,
+  down: false,
+};
+
+let server: RunningServer;
+let log: CapturedLogger;
+
+beforeAll(async () => {
+  const config = loadConfig(gatewayConfigSchema, { INSTANCE: 'gw-admin', ADMIN_TOKEN: TOKEN });
+  const context = testContext('payment-gateway', config);
+  log = context.log;
+  server = await serve(createApp(context));
+});
+afterAll(() => server.stop());
+afterEach(() => admin('DELETE'));
+
+type Method = 'GET' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * An admin call; `body` is sent as is when it is a string, so malformed JSON can be sent
+ * too, and `authorization` null sends no header at all.
+ */
+const admin = (
+  method: Method,
+  body?: unknown,
+  authorization: string | null = `Bearer ${TOKEN}`,
+): Promise<Response> =>
+  fetch(`${server.url}/admin/faults`, {
+    method,
+    headers: {
+      ...(authorization === null ? {} : { authorization }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+
+const faultGauge = async (fault: string) =>
+  sampleValue(await (await fetch(`${server.url}/metrics`)).text(), 'gateway_fault_active', {
+    service: 'payment-gateway',
+    instance: 'gw-admin',
+    fault,
+  });
+
+describe('admin token', () => {
+  it.each<Method>(['GET', 'PUT', 'PATCH', 'DELETE'])(
+    '%s /admin/faults answers 401 without a token and 403 with a wrong one',
+    async (method) => {
+      const body = method === 'PUT' || method === 'PATCH' ? { down: true } : undefined;
+      const missing = await admin(method, body, null);
+      expect(missing.status).toBe(401);
+      expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await missing.json()).toMatchObject({ error: 'unauthorized' });
+
+      const wrong = await admin(method, body, 'Bearer not-the-admin-token-at-all');
+      expect(wrong.status).toBe(403);
+      expect(await wrong.json()).toMatchObject({ error: 'forbidden' });
+
+      // Refused calls changed nothing.
+      expect(await (await admin('GET')).json()).toEqual(HEALTHY);
+    },
+  );
+
+  it('guards every path under /admin, so unknown ones do not reveal what exists', async () => {
+    const response = await fetch(`${server.url}/admin/nothing-here`);
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('/admin/faults', () => {
+  it('GET answers the active faults with every default filled in', async () => {
+    const response = await admin('GET');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(HEALTHY);
+  });
+
+  it('PUT replaces the faults: fields left out go back to their defaults', async () => {
+    const first = await admin('PUT', { latencyMs: 250, jitterMs: 50, errorStatus: 429 });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({
+      ...HEALTHY,
+      latencyMs: 250,
+      jitterMs: 50,
+      errorStatus: 429,
+    });
+
+    const second = await admin('PUT', { errorRate: 0.5 });
+    expect(await second.json()).toEqual({ ...HEALTHY, errorRate: 0.5 });
+    expect(await (await admin('GET')).json()).toEqual({ ...HEALTHY, errorRate: 0.5 });
+
+    // An empty object is a valid, if roundabout, way to heal.
+    expect(await (await admin('PUT', {})).json()).toEqual(HEALTHY);
+  });
+
+  it('PATCH merges the body into the active faults', async () => {
+    await admin('PUT', { errorRate: 0.25, errorStatus: 502 });
+    const response = await admin('PATCH', { timeoutRate: 0.1, down: true });
+    expect(response.status).toBe(200);
+    const expected = {
+      ...HEALTHY,
+      errorRate: 0.25,
+      errorStatus: 502,
+      timeoutRate: 0.1,
+      down: true,
+    };
+    expect(await response.json()).toEqual(expected);
+    expect(await (await admin('PATCH', {})).json()).toEqual(expected);
+  });
+
+  it('DELETE heals the gateway', async () => {
+    await admin('PUT', { errorRate: 1, latencyMs: 10, timeoutRate: 0.5, down: true });
+    const response = await admin('DELETE');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(HEALTHY);
+    expect(await (await admin('GET')).json()).toEqual(HEALTHY);
+  });
+
+  describe.each<Method>(['PUT', 'PATCH'])('%s rejects bad input with a 400 naming it', (method) => {
+    it.each<[string, unknown, string]>([
+      ['a rate above 1', { errorRate: 2 }, 'errorRate: expected a number from 0 to 1'],
+      ['a negative rate', { timeoutRate: -0.1 }, 'timeoutRate: expected a number from 0 to 1'],
+      [
+        'a status that is not 429 or 5xx',
+        { errorStatus: 404 },
+        'errorStatus: expected 429 or an HTTP status from 500 to 599',
+      ],
+      [
+        'a status above 599',
+        { errorStatus: 600 },
+        'errorStatus: expected 429 or an HTTP status from 500 to 599',
+      ],
+      [
+        'a fractional status',
+        { errorStatus: 503.5 },
+        'errorStatus: expected 429 or an HTTP status from 500 to 599',
+      ],
+      [
+        'a negative latency',
+        { latencyMs: -1 },
+        'latencyMs: expected whole milliseconds from 0 to 60000',
+      ],
+      [
+        'a latency above a minute',
+        { latencyMs: 60_001 },
+        'latencyMs: expected whole milliseconds from 0 to 60000',
+      ],
+      [
+        'a fractional jitter',
+        { jitterMs: 1.5 },
+        'jitterMs: expected whole milliseconds from 0 to 60000',
+      ],
+      ['a rate as a string', { errorRate: '0.5' }, 'errorRate: expected a number from 0 to 1'],
+      [
+        'a latency as a string',
+        { latencyMs: '100' },
+        'latencyMs: expected whole milliseconds from 0 to 60000',
+      ],
+      ['down as a string', { down: 'yes' }, 'down: expected true or false'],
+      ['down as null', { down: null }, 'down: expected true or false'],
+      [
+        'an unknown field',
+        { errorRate: 0.5, errorrate: 0.5 },
+        'unknown field "errorrate" (expected only errorRate, errorStatus, latencyMs, jitterMs, timeoutRate, down)',
+      ],
+      ['an array', [{ errorRate: 0.5 }], 'expected a JSON object with any of errorRate'],
+      ['no body at all', undefined, 'expected a JSON object with any of errorRate'],
+    ])('%s', async (_what, body, message) => {
+      await admin('PUT', { latencyMs: 5 });
+      const response = await admin(method, body);
+      expect(response.status).toBe(400);
+      const answer = (await response.json()) as { error: string; message: string };
+      expect(answer.error).toBe('invalid_request');
+      expect(answer.message).toContain(message);
+      // A refused body changes nothing.
+      expect(await (await admin('GET')).json()).toEqual({ ...HEALTHY, latencyMs: 5 });
+    });
+
+    it('names every bad field at once', async () => {
+      const response = await admin(method, { errorRate: 2, latencyMs: -1, down: 1 });
+      expect(response.status).toBe(400);
+      const { message } = (await response.json()) as { message: string };
+      expect(message).toMatch(/errorRate: .*latencyMs: .*down: /);
+    });
+
+    it('malformed JSON', async () => {
+      const response = await admin(method, '{"errorRate": 0.5');
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: 'invalid_json',
+        message: 'The request body is not valid JSON',
+      });
+    });
+
+    it('a JSON scalar instead of an object', async () => {
+      // express.json only accepts objects and arrays, so a bare scalar is malformed to it.
+      const response = await admin(method, '0.5');
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_json' });
+    });
+  });
+
+  it('logs every change at info with the old and the new faults', async () => {
+    await admin('PUT', { errorRate: 0.3 });
+    await admin('PATCH', { down: true });
+    const changes = log.lines().filter((line) => line.message === 'gateway faults changed');
+    expect(changes.slice(-2)).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        previous: HEALTHY,
+        faults: { ...HEALTHY, errorRate: 0.3 },
+        requestId: expect.any(String),
+      }),
+      expect.objectContaining({
+        level: 'info',
+        previous: { ...HEALTHY, errorRate: 0.3 },
+        faults: { ...HEALTHY, errorRate: 0.3, down: true },
+      }),
+    ]);
+  });
+
+  it('exports which faults are active as gateway_fault_active', async () => {
+    const gauges = async () => ({
+      error_rate: await faultGauge('error_rate'),
+      latency: await faultGauge('latency'),
+      timeout: await faultGauge('timeout'),
+      down: await faultGauge('down'),
+    });
+    expect(await gauges()).toEqual({ error_rate: 0, latency: 0, timeout: 0, down: 0 });
+
+    await admin('PUT', { errorRate: 0.5, latencyMs: 100, timeoutRate: 0.2, down: true });
+    expect(await gauges()).toEqual({ error_rate: 1, latency: 1, timeout: 1, down: 1 });
+
+    await admin('PATCH', { down: false, latencyMs: 0, jitterMs: 20 });
+    expect(await gauges()).toEqual({ error_rate: 1, latency: 1, timeout: 1, down: 0 });
+
+    // A status alone injects nothing.
+    await admin('PUT', { errorStatus: 500 });
+    expect(await gauges()).toEqual({ error_rate: 0, latency: 0, timeout: 0, down: 0 });
+
+    await admin('PUT', { timeoutRate: 1 });
+    await admin('DELETE');
+    expect(await gauges()).toEqual({ error_rate: 0, latency: 0, timeout: 0, down: 0 });
+  });
+});
