@@ -149,7 +149,7 @@ end
 if trip then
   open(s, now, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
   local message = commit(s, now, 'closed', 'failure threshold reached')
-  return reply(s, now, {from = message.from})
+  return reply(s, now, {from = message.from, reason = message.reason})
 end
 if s.failures == before_failures and s.calls == before_calls then return reply(s, now) end
 -- Consecutive counts are announced (replicas report a success only while the count is above
@@ -174,7 +174,7 @@ elseif not (s.state == 'half_open' and redis.call('EXISTS', PROBE) == 0) then
 end
 redis.call('SET', PROBE, ARGV[2], 'PX', ARGV[3])
 local message = commit(s, now, from, from == 'half_open' and 'probe lease expired; new probe' or 'open period over')
-return reply(s, now, {granted = true, from = message.from})
+return reply(s, now, {granted = true, from = message.from, reason = message.reason})
 `);
 
 /**
@@ -194,7 +194,7 @@ else
   open(s, now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
 local message = commit(s, now, 'half_open', 'probe ' .. ARGV[3])
-return reply(s, now, {from = message.from})
+return reply(s, now, {from = message.from, reason = message.reason})
 `);
 
 /**
@@ -215,7 +215,7 @@ else
   close(s)
 end
 local message = commit(s, now, from, ARGV[3])
-return reply(s, now, {from = message.from})
+return reply(s, now, {from = message.from, reason = message.reason})
 `);
 
 export type BreakerScript = RedisScript<string>;

@@ -56,8 +56,9 @@ export interface ScriptReply {
   state: SharedBreakerState;
   /** Redis server time when the script ran (ms). */
   now: number;
-  /** The state before, when the script made a transition. */
+  /** The state before and why, when the script made a transition. */
   from?: BreakerStateName;
+  reason?: string;
   /** acquireProbe: whether this caller holds the probe lease. */
   granted?: boolean;
   /** record/releaseProbe: the report named an old epoch or a lease it no longer holds. */

@@ -376,7 +376,7 @@ export class SharedCircuitBreaker implements IPolicy {
     const sentAt = Date.now();
     const reply = await operation();
     this.#clock.observe(sentAt, Date.now(), reply.now);
-    this.#adopt(reply.state, 'script reply');
+    this.#adopt(reply.state, reply.reason ?? 'learned from Redis');
     return reply;
   }
 
