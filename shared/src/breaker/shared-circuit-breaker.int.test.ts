@@ -1,9 +1,13 @@
 import { Redis } from 'ioredis';
 import {
   BrokenCircuitError,
+  ConstantBackoff,
   fallback,
   handleType,
+  handleWhen,
+  isBrokenCircuitError,
   IsolatedCircuitError,
+  retry,
   timeout,
   TimeoutStrategy,
   wrap,
@@ -340,6 +344,34 @@ describe('composition with cockatiel', () => {
     await breaker!.flush();
     await waitFor(() => breaker!.state === 'open', 'timeouts to open the breaker');
     expect(await policy.execute(hang)).toBe('from the fallback');
+  });
+
+  it('counts every attempt of a retry placed outside it, and is not retried once it rejects', async () => {
+    const [breaker] = await replicas(1, { trip: { mode: 'consecutive', threshold: 3 } });
+    const policy = wrap(
+      retry(
+        handleWhen((error) => !isBrokenCircuitError(error)),
+        {
+          maxAttempts: 5,
+          // Long enough for each failure's report to reach Redis before the next attempt.
+          backoff: new ConstantBackoff(20),
+        },
+      ),
+      breaker!,
+    );
+    let attempts = 0;
+    const failing = () => {
+      attempts += 1;
+      return boom();
+    };
+
+    const result = await outcome(policy.execute(failing));
+
+    // Three attempts fail and open the breaker; the fourth is refused and ends the retries.
+    await breaker!.flush();
+    expect(breaker!.state).toBe('open');
+    expect(attempts).toBe(3);
+    expect(result).toBeInstanceOf(BrokenCircuitError);
   });
 });
 
