@@ -13,8 +13,7 @@ import {
 import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
 import { gatewayConfigSchema } from '../../payment-gateway/src/config';
 import { startPayments } from '../../payments/src/app.fixture';
-import { createApp } from './app';
-import { ordersConfigSchema } from './config';
+import { startOrders as startOrdersInstance } from './app.fixture';
 import type { Order } from './order';
 import { PaymentsClient } from './payments-client';
 import { ReplicaBalancer } from './replica-balancer';
@@ -51,17 +50,12 @@ async function startPaymentsReplica(
 }
 
 async function startOrders(env: Record<string, string> = {}): Promise<string> {
-  const config = loadConfig(ordersConfigSchema, {
-    INSTANCE: 'orders-test',
+  const orders = await startOrdersInstance(teardown, {
     REDIS_URL: redis.url,
     PAYMENTS_URL: payments.url,
     ...env,
   });
-  const server = teardown.add(
-    await serve(createApp({ ...testContext('orders', config), redis: redis.connect() })),
-    (s) => s.stop(),
-  );
-  return server.url;
+  return orders.url;
 }
 
 const placeOrder = (url: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -231,5 +225,38 @@ describe('PaymentsClient', () => {
     const [a, b] = [await served(payments), await served(second)];
     expect(b).toBe(3);
     expect(a - servedBefore).toBe(6);
+  });
+});
+
+describe('PaymentsClient.find', () => {
+  const logger = captureLogger().logger;
+
+  it('reads a payment’s state, moving on from a replica that refuses connections', async () => {
+    const url = await startOrders();
+    const placed = (await (
+      await placeOrder(url, { customerId: 'c-7', amount: 100_001, currency: 'EUR' })
+    ).json()) as Order;
+    const balancer = new ReplicaBalancer({
+      url: `http://payments.test:${payments.port}`,
+      refreshMs: 60_000,
+      logger,
+      // 127.0.0.3 has nothing listening; the rotation puts it first on every other call.
+      lookup: () => Promise.resolve(['127.0.0.1', '127.0.0.3']),
+    });
+    const client = new PaymentsClient(balancer, { timeoutMs: 2_000, logger });
+
+    for (let i = 0; i < 2; i += 1) {
+      expect(await client.find(placed.paymentId ?? '')).toEqual({
+        status: 'declined',
+        declineCode: 'insufficient_funds',
+      });
+    }
+    expect(await client.find('no-such-payment')).toBeUndefined();
+  });
+
+  it('throws when payments cannot be asked, so "unknown" is never mistaken for "no answer"', async () => {
+    const balancer = new ReplicaBalancer({ url: 'http://127.0.0.1:9', refreshMs: 60_000, logger });
+    const client = new PaymentsClient(balancer, { timeoutMs: 2_000, logger });
+    await expect(client.find('any')).rejects.toThrow();
   });
 });

@@ -3,22 +3,32 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { OrdersConfig } from './config';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
+import { OrderReconciler } from './order-reconciler';
 import { OrderService } from './order-service';
 import { createOrdersMetrics } from './orders-metrics';
 import { ordersRouter } from './orders-routes';
 import { PaymentsClient } from './payments-client';
+import { PendingOrders } from './pending-orders';
 import { ReplicaBalancer } from './replica-balancer';
 
 export interface OrdersDependencies extends AppContext<OrdersConfig> {
   redis: Redis;
+  /** Registers cleanup for shutdown (the service runner's; tests close things themselves). */
+  onShutdown?: (close: () => Promise<unknown>) => void;
 }
 
+/**
+ * Orders: places orders and pays for them through payments, and runs the
+ * reconciler that settles orders left `payment_pending` once payments has
+ * charged them.
+ */
 export function createApp({
   config,
   logger,
   metrics,
   lifecycle,
   redis,
+  onShutdown,
 }: OrdersDependencies): Express {
   const balancer = new ReplicaBalancer({
     url: config.PAYMENTS_URL,
@@ -31,7 +41,28 @@ export function createApp({
     finalStatuses: FINAL_ORDER_STATUSES,
     ttlSeconds: ORDER_TTL_SECONDS,
   });
-  const service = new OrderService(store, payments, createOrdersMetrics(metrics.registry), logger);
+  const pending = new PendingOrders(redis);
+  const ordersMetrics = createOrdersMetrics(metrics.registry);
+  const service = new OrderService({
+    store,
+    payments,
+    pending,
+    metrics: ordersMetrics,
+    logger,
+  });
+
+  const reconciler = new OrderReconciler({
+    pending,
+    store,
+    payments,
+    intervalMs: config.PENDING_RECONCILE_INTERVAL_MS,
+    callTimeoutMs: config.PAYMENTS_TIMEOUT_MS,
+    metrics: ordersMetrics,
+    logger,
+  });
+  reconciler.start();
+  onShutdown?.(() => reconciler.stop());
+
   return createServiceApp({
     logger,
     metrics,

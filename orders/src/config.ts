@@ -10,6 +10,8 @@ export const ordersConfigSchema = z.object({
   PAYMENTS_TIMEOUT_MS: env.int({ min: 1, max: 60_000, default: 3_000 }),
   /** How often the replica list is looked up again, so scaled or restarted replicas are found. */
   PAYMENTS_DNS_REFRESH_MS: env.int({ min: 100, max: 600_000, default: 2_000 }),
+  /** How often each instance asks payments about orders still `payment_pending`. */
+  PENDING_RECONCILE_INTERVAL_MS: env.int({ min: 50, max: 600_000, default: 2_000 }),
 });
 
 export type OrdersConfig = z.output<typeof ordersConfigSchema>;

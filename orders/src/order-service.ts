@@ -3,6 +3,7 @@ import { HttpError, type Logger, type RecordStore } from '@cb-lab/shared';
 import { sameOrderRequest, type Order, type OrderRequest, type OrderStatus } from './order';
 import type { OrdersMetrics } from './orders-metrics';
 import type { PaymentAnswer, PaymentsClient } from './payments-client';
+import type { PendingOrders } from './pending-orders';
 
 export interface OrderOutcome {
   order: Order;
@@ -17,21 +18,26 @@ const STATUS_BY_OUTCOME: Record<PaymentAnswer['outcome'], OrderStatus> = {
   failed: 'payment_failed',
 };
 
+export interface OrderServiceOptions {
+  store: RecordStore<Order>;
+  payments: PaymentsClient;
+  /** Where orders left `payment_pending` wait for the reconciler. */
+  pending: PendingOrders;
+  metrics: OrdersMetrics;
+  logger: Logger;
+}
+
 export class OrderService {
-  constructor(
-    private readonly store: RecordStore<Order>,
-    private readonly payments: PaymentsClient,
-    private readonly metrics: OrdersMetrics,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: OrderServiceOptions) {}
 
   /**
    * Persists the order first (so it is never lost once accepted), then pays
    * for it and records the final status.
    */
   async place(request: OrderRequest, idempotencyKey?: string): Promise<OrderOutcome> {
+    const { store, payments, pending, metrics, logger } = this.options;
     const now = new Date().toISOString();
-    const { record, created } = await this.store.create(
+    const { record, created } = await store.create(
       { id: randomUUID(), ...request, status: 'processing', createdAt: now, updatedAt: now },
       idempotencyKey,
     );
@@ -43,19 +49,23 @@ export class OrderService {
           `Idempotency-Key ${idempotencyKey ?? ''} belongs to order ${record.id}, which has another customer, amount or currency`,
         );
       }
+      // Adding again is harmless, and re-registers an order whose first request died before it could.
+      if (record.status === 'payment_pending') await pending.add(record.id);
       return { order: record, replayed: true };
     }
 
-    const answer = await this.payments.pay(record);
-    const order = await this.store.settle({
+    const answer = await payments.pay(record);
+    const order = await store.settle({
       ...record,
       status: STATUS_BY_OUTCOME[answer.outcome],
       ...('paymentId' in answer ? { paymentId: answer.paymentId } : {}),
       ...('reason' in answer ? { failureReason: answer.reason } : {}),
       updatedAt: new Date().toISOString(),
     });
-    this.metrics.ordersTotal.labels(order.status).inc();
-    this.logger.info('order placed', {
+    // Only once the pending status and its payment id are stored, so the reconciler has what it needs.
+    if (order.status === 'payment_pending') await pending.add(order.id);
+    metrics.ordersTotal.labels(order.status).inc();
+    logger.info('order placed', {
       orderId: order.id,
       status: order.status,
       ...(order.failureReason === undefined ? {} : { failureReason: order.failureReason }),
@@ -64,6 +74,6 @@ export class OrderService {
   }
 
   find(id: string): Promise<Order | undefined> {
-    return this.store.find(id);
+    return this.options.store.find(id);
   }
 }

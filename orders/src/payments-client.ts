@@ -10,6 +10,13 @@ export type PaymentAnswer =
   | { outcome: 'pending'; paymentId: string }
   | { outcome: 'failed'; reason: string };
 
+/** A payment as payments stores it, reduced to what can settle a pending order. */
+export interface PaymentState {
+  /** `approved` and `declined` are final; anything else (`pending`, `processing`, `failed`) may still change. */
+  status: string;
+  declineCode?: string;
+}
+
 interface PaymentBody {
   id?: unknown;
   status?: unknown;
@@ -32,26 +39,66 @@ export class PaymentsClient {
 
   /** Pays for `order`, using the order id as the Idempotency-Key so a retry can never pay twice. */
   async pay(order: Order): Promise<PaymentAnswer> {
-    const replicas = (await this.balancer.replicas()).slice(0, MAX_REPLICAS_TRIED);
-    let lastError: unknown;
-    for (const replica of replicas) {
-      try {
-        const response = await this.#http.post<PaymentBody>(
+    const replicas = await this.#replicas();
+    try {
+      const response = await firstAccepting(replicas, (replica) =>
+        this.#http.post<PaymentBody>(
           `${replica}/payments`,
           { orderId: order.id, amount: order.amount, currency: order.currency },
           { headers: { 'Idempotency-Key': order.id } },
-        );
-        return toAnswer(response);
-      } catch (error) {
-        lastError = error;
-        if (!isConnectionRefused(error)) break;
-      }
+        ),
+      );
+      return toAnswer(response);
+    } catch (error) {
+      return {
+        outcome: 'failed',
+        reason: isTimeout(error) ? 'payments_timeout' : 'payments_unavailable',
+      };
     }
+  }
+
+  /**
+   * The payment's current state, or undefined when payments does not know
+   * it. Throws when payments cannot be asked (unreachable, too slow, or an
+   * unexpected answer), so a caller can tell "unknown" from "no answer".
+   */
+  async find(paymentId: string): Promise<PaymentState | undefined> {
+    const { status, data } = await firstAccepting(await this.#replicas(), (replica) =>
+      this.#http.get<PaymentBody>(`${replica}/payments/${encodeURIComponent(paymentId)}`),
+    );
+    if (status === 404) return undefined;
+    if (status !== 200 || typeof data.status !== 'string')
+      throw new Error(`payments answered ${status} for payment ${paymentId}`);
     return {
-      outcome: 'failed',
-      reason: isTimeout(lastError) ? 'payments_timeout' : 'payments_unavailable',
+      status: data.status,
+      ...(typeof data.declineCode === 'string' ? { declineCode: data.declineCode } : {}),
     };
   }
+
+  async #replicas(): Promise<string[]> {
+    return (await this.balancer.replicas()).slice(0, MAX_REPLICAS_TRIED);
+  }
+}
+
+/**
+ * Sends through the first replica that accepts the connection. A refused
+ * connection never reached a replica, so moving on is always safe; any other
+ * error may have, so it ends the attempt.
+ */
+async function firstAccepting<T>(
+  replicas: readonly string[],
+  send: (replica: string) => Promise<AxiosResponse<T>>,
+): Promise<AxiosResponse<T>> {
+  let lastError: unknown = new Error('no payments replica to call');
+  for (const replica of replicas) {
+    try {
+      return await send(replica);
+    } catch (error) {
+      lastError = error;
+      if (!isConnectionRefused(error)) break;
+    }
+  }
+  throw lastError;
 }
 
 function toAnswer({ status, data }: AxiosResponse<PaymentBody>): PaymentAnswer {

@@ -43,6 +43,7 @@ export {
   isCurrencyCode,
   MAX_AMOUNT_MINOR,
 } from './money';
+export { parseSamples, sampleValue, type Sample } from './prometheus-text';
 export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
 export { RedisScript } from './redis-script';

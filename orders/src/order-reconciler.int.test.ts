@@ -1,0 +1,386 @@
+import { createMetrics, loadConfig, RecordStore, type RunningServer } from '@cb-lab/shared';
+import {
+  captureLogger,
+  sampleValue,
+  serve,
+  startRedis,
+  Teardown,
+  testContext,
+  type TestRedis,
+} from '@cb-lab/testing';
+import type { Redis } from 'ioredis';
+import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
+import { gatewayConfigSchema } from '../../payment-gateway/src/config';
+import { startPayments, type RunningPayments } from '../../payments/src/app.fixture';
+import { startOrders, type RunningOrders } from './app.fixture';
+import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
+import { OrderReconciler } from './order-reconciler';
+import { createOrdersMetrics } from './orders-metrics';
+import type { PaymentsClient, PaymentState } from './payments-client';
+import { PendingOrders } from './pending-orders';
+
+jest.setTimeout(60_000);
+
+const GATEWAY_TOKEN = 'gateway-admin-token-0123456789';
+/** The gateway declines charges above this as `insufficient_funds`. */
+const CARD_LIMIT_MINOR = 100_000;
+const PENDING_KEY = 'orders:pending';
+
+const suite = new Teardown();
+let redis: TestRedis;
+let admin: Redis;
+let gateway: RunningServer;
+/** What one test starts; stopped after it, so no reconciler of one test works on the next one's orders. */
+let started: Teardown;
+
+beforeAll(async () => {
+  redis = suite.add(await startRedis(), (r) => r.stop());
+  admin = redis.connect();
+  const config = loadConfig(gatewayConfigSchema, {
+    INSTANCE: 'gw',
+    CARD_LIMIT_MINOR: String(CARD_LIMIT_MINOR),
+    ADMIN_TOKEN: GATEWAY_TOKEN,
+  });
+  gateway = suite.add(await serve(createGatewayApp(testContext('payment-gateway', config))), (s) =>
+    s.stop(),
+  );
+});
+afterAll(() => suite.run());
+
+beforeEach(async () => {
+  started = new Teardown();
+  await admin.flushall();
+  await setFaults(null);
+});
+afterEach(() => started.run());
+
+/** `null` heals the gateway; otherwise the faults to set through its admin API. */
+async function setFaults(faults: Record<string, unknown> | null): Promise<void> {
+  const response = await fetch(`${gateway.url}/admin/faults`, {
+    method: faults === null ? 'DELETE' : 'PUT',
+    headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
+    ...(faults === null ? {} : { body: JSON.stringify(faults) }),
+  });
+  if (!response.ok)
+    throw new Error(`gateway admin answered ${response.status}: ${await response.text()}`);
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Payments that queue what arrives while the breaker is open; one failure opens it, for 300 ms. */
+const queueingPayments = (): Promise<RunningPayments> =>
+  startPayments(started, {
+    INSTANCE: 'payments-queue',
+    REDIS_URL: redis.url,
+    GATEWAY_URL: gateway.url,
+    FALLBACK_STRATEGY: 'queue',
+    BREAKER_FAILURE_THRESHOLD: '1',
+    BREAKER_OPEN_MS: '300',
+    QUEUE_SETTLE_INTERVAL_MS: '100',
+  });
+
+const ordersFor = (
+  payments: RunningPayments,
+  instance: string,
+  reconcileIntervalMs = '100',
+  teardown = started,
+): Promise<RunningOrders> =>
+  startOrders(teardown, {
+    INSTANCE: instance,
+    REDIS_URL: redis.url,
+    PAYMENTS_URL: payments.url,
+    PENDING_RECONCILE_INTERVAL_MS: reconcileIntervalMs,
+  });
+
+async function placeOrder(url: string, amount = 1999): Promise<{ status: number; order: Order }> {
+  const response = await fetch(`${url}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ customerId: 'c-pending', amount, currency: 'EUR' }),
+  });
+  return { status: response.status, order: (await response.json()) as Order };
+}
+
+const getOrder = async (url: string, id: string) =>
+  (await (await fetch(`${url}/orders/${id}`)).json()) as Order;
+
+/** Breaks the gateway and trips the breaker with one order (the threshold is one failure). */
+async function openBreaker(ordersUrl: string, payments: RunningPayments): Promise<void> {
+  await setFaults({ errorRate: 1, errorStatus: 503 });
+  const { order } = await placeOrder(ordersUrl);
+  expect(order).toMatchObject({ status: 'payment_failed', failureReason: 'gateway_unavailable' });
+  await waitFor(async () => {
+    const circuit = (await (await fetch(`${payments.url}/payments/circuit`)).json()) as {
+      state: string;
+    };
+    return circuit.state === 'open';
+  }, 'the breaker to open');
+}
+
+/** Places one order per amount, spread over `urls`, while the breaker is open: each is queued. */
+async function placePendingOrders(urls: string[], amounts: number[]): Promise<Order[]> {
+  // All at once, well inside the 300 ms open period, so none of them becomes the half-open probe.
+  const answers = await Promise.all(
+    amounts.map((amount, i) => placeOrder(urls[i % urls.length]!, amount)),
+  );
+  for (const { status, order } of answers) {
+    expect(status).toBe(202);
+    expect(order.status).toBe('payment_pending');
+  }
+  return answers.map(({ order }) => order);
+}
+
+const reconciled = async (url: string, status: string) =>
+  sampleValue(await (await fetch(`${url}/metrics`)).text(), 'orders_reconciled_total', {
+    status,
+  }) ?? 0;
+
+const reconciledOverall = async (urls: string[]) => {
+  let total = 0;
+  for (const url of urls)
+    total += (await reconciled(url, 'paid')) + (await reconciled(url, 'payment_failed'));
+  return total;
+};
+
+/**
+ * Waits until `count` settlements are counted over `urls` and the pending set
+ * is empty, then lets a few more rounds run so a second settlement of any
+ * order would be counted too.
+ */
+async function settledEverywhere(urls: string[], count: number): Promise<number> {
+  await waitFor(
+    async () => (await admin.zcard(PENDING_KEY)) === 0 && (await reconciledOverall(urls)) >= count,
+    `${count} pending orders to be reconciled`,
+  );
+  await sleep(300);
+  return reconciledOverall(urls);
+}
+
+describe('orders left payment_pending by the queue fallback', () => {
+  it('are settled once the gateway heals: paid when approved, payment_failed when declined', async () => {
+    const payments = await queueingPayments();
+    const { url } = await ordersFor(payments, 'orders-a');
+    await openBreaker(url, payments);
+    const pending = await placePendingOrders([url], [1999, 2500, 100, 4200, CARD_LIMIT_MINOR + 1]);
+    expect(await admin.zcard(PENDING_KEY)).toBe(pending.length);
+
+    await setFaults(null);
+    expect(await settledEverywhere([url], pending.length)).toBe(pending.length);
+
+    const settled = await Promise.all(pending.map((order) => getOrder(url, order.id)));
+    for (const [i, order] of settled.entries())
+      expect(order).toMatchObject({ id: pending[i]!.id, paymentId: pending[i]!.paymentId });
+    expect(settled.slice(0, 4).map((order) => order.status)).toEqual(Array(4).fill('paid'));
+    expect(settled[4]).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'insufficient_funds',
+    });
+    expect(await reconciled(url, 'paid')).toBe(4);
+    expect(await reconciled(url, 'payment_failed')).toBe(1);
+  });
+
+  it('are not lost when orders restarts: the next instance settles them', async () => {
+    const payments = await queueingPayments();
+    const before = new Teardown();
+    started.add(before, (t) => t.run());
+    // Its first round would come long after this test: it only takes the orders.
+    const first = await ordersFor(payments, 'orders-before', '600000', before);
+    await openBreaker(first.url, payments);
+    const pending = await placePendingOrders([first.url], [1999, 2999, 3999]);
+    await before.run();
+
+    const next = await ordersFor(payments, 'orders-after');
+    await setFaults(null);
+    expect(await settledEverywhere([next.url], pending.length)).toBe(pending.length);
+    for (const order of pending)
+      expect(await getOrder(next.url, order.id)).toMatchObject({ status: 'paid' });
+  });
+
+  it('are settled once each when two orders instances reconcile the same set', async () => {
+    const payments = await queueingPayments();
+    const a = await ordersFor(payments, 'orders-a', '50');
+    const b = await ordersFor(payments, 'orders-b', '50');
+    await openBreaker(a.url, payments);
+    const pending = await placePendingOrders([a.url, b.url], Array<number>(10).fill(1999));
+    expect(await admin.zcard(PENDING_KEY)).toBe(10);
+
+    await setFaults(null);
+    expect(await settledEverywhere([a.url, b.url], 10)).toBe(10);
+    for (const order of pending)
+      expect(await getOrder(b.url, order.id)).toMatchObject({ status: 'paid' });
+  });
+});
+
+describe('OrderReconciler', () => {
+  const storeOn = (connection: Redis) =>
+    new RecordStore<Order>(connection, {
+      prefix: 'orders',
+      finalStatuses: FINAL_ORDER_STATUSES,
+      ttlSeconds: ORDER_TTL_SECONDS,
+    });
+
+  /** A reconciler on its own connection and registry, driven by `reconcileOnce()` only. */
+  function reconcilerWith(payments: Pick<PaymentsClient, 'find'>, instance = 'orders-test') {
+    const connection = redis.connect();
+    const { registry } = createMetrics({ service: 'orders', instance });
+    const reconciler = new OrderReconciler({
+      pending: new PendingOrders(connection),
+      store: storeOn(connection),
+      payments,
+      intervalMs: 60_000,
+      callTimeoutMs: 1_000,
+      metrics: createOrdersMetrics(registry),
+      logger: captureLogger().logger,
+    });
+    const settledCount = async () =>
+      sampleValue(await registry.metrics(), 'orders_reconciled_total') ?? 0;
+    return { reconciler, settledCount };
+  }
+
+  /** Stores `count` orders as payment_pending, payment `payment-<i>` for order `order-<i>`. */
+  async function seedPending(count: number): Promise<Order[]> {
+    const store = storeOn(admin);
+    const pending = new PendingOrders(admin);
+    const orders: Order[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const now = new Date().toISOString();
+      const order: Order = {
+        id: `order-${i}`,
+        customerId: 'c',
+        amount: 100,
+        currency: 'EUR',
+        status: 'payment_pending',
+        paymentId: `payment-${i}`,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.create(order);
+      await pending.add(order.id);
+      orders.push(order);
+    }
+    return orders;
+  }
+
+  const statuses = async (orders: Order[]) => {
+    const store = storeOn(admin);
+    return Promise.all(orders.map(async (order) => (await store.find(order.id))?.status));
+  };
+
+  const approving = (delayMs = 0): Pick<PaymentsClient, 'find'> => ({
+    find: async () => {
+      await sleep(delayMs);
+      return { status: 'approved' };
+    },
+  });
+
+  it('lets one instance at a time work, so concurrent rounds settle each order once', async () => {
+    const orders = await seedPending(10);
+    const [a, b] = [reconcilerWith(approving(5), 'a'), reconcilerWith(approving(5), 'b')];
+
+    const counts = await Promise.all([a.reconciler.reconcileOnce(), b.reconciler.reconcileOnce()]);
+
+    expect([...counts].sort((x, y) => x - y)).toEqual([0, 10]);
+    expect((await a.settledCount()) + (await b.settledCount())).toBe(10);
+    expect(await statuses(orders)).toEqual(Array(10).fill('paid'));
+    expect(await admin.zcard(PENDING_KEY)).toBe(0);
+  });
+
+  it('never overwrites a final status, even when another round settled the order first', async () => {
+    const [order] = await seedPending(1);
+    const other = storeOn(admin);
+    const { reconciler, settledCount } = reconcilerWith({
+      find: async () => {
+        // Another instance, past an expired lock, settles the order while this one asks payments.
+        await other.settle({
+          ...order!,
+          status: 'payment_failed',
+          failureReason: 'insufficient_funds',
+        });
+        return { status: 'approved' };
+      },
+    });
+
+    expect(await reconciler.reconcileOnce()).toBe(0);
+    expect(await other.find(order!.id)).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'insufficient_funds',
+    });
+    expect(await settledCount()).toBe(0);
+    expect(await admin.zcard(PENDING_KEY)).toBe(0);
+  });
+
+  it('keeps orders whose payment is unsettled or unknown, and drops those gone or already final', async () => {
+    const [unsettled, unknown, gone, final] = await seedPending(4);
+    await admin.del(`orders:record:${gone!.id}`);
+    await storeOn(admin).settle({ ...final!, status: 'paid' });
+    const states: Record<string, PaymentState | undefined> = {
+      [unsettled!.paymentId!]: { status: 'pending' },
+      [final!.paymentId!]: { status: 'approved' },
+    };
+    const { reconciler } = reconcilerWith({
+      find: (paymentId) => Promise.resolve(states[paymentId]),
+    });
+
+    expect(await reconciler.reconcileOnce()).toBe(0);
+    expect(await admin.zrange(PENDING_KEY, 0, -1)).toEqual([unsettled!.id, unknown!.id]);
+    expect(await statuses([unsettled!, unknown!, final!])).toEqual([
+      'payment_pending',
+      'payment_pending',
+      'paid',
+    ]);
+  });
+
+  it('ends a round when payments cannot be asked, and releases the lock for the next one', async () => {
+    const [order] = await seedPending(1);
+    let reachable = false;
+    const { reconciler } = reconcilerWith({
+      find: () =>
+        reachable
+          ? Promise.resolve({ status: 'approved' })
+          : Promise.reject(new Error('connect ECONNREFUSED')),
+    });
+
+    await expect(reconciler.reconcileOnce()).rejects.toThrow('ECONNREFUSED');
+    expect(await statuses([order!])).toEqual(['payment_pending']);
+    expect(await admin.zcard(PENDING_KEY)).toBe(1);
+
+    // The lock outlives ten minutes of rounds, so taking it again proves the failed round gave it back.
+    reachable = true;
+    expect(await reconciler.reconcileOnce()).toBe(1);
+  });
+
+  it('stop() waits for the round in progress', async () => {
+    const [order] = await seedPending(1);
+    let asked!: () => void;
+    const askedPayments = new Promise<void>((resolve) => (asked = resolve));
+    let answer!: (state: PaymentState) => void;
+    const { reconciler } = reconcilerWith({
+      find: () => {
+        asked();
+        return new Promise((resolve) => (answer = resolve));
+      },
+    });
+
+    const round = reconciler.reconcileOnce();
+    await askedPayments;
+    let stopped = false;
+    const stopping = reconciler.stop().then(() => {
+      stopped = true;
+    });
+    await sleep(50);
+    expect(stopped).toBe(false);
+
+    answer({ status: 'approved' });
+    await stopping;
+    expect(await round).toBe(1);
+    expect(await statuses([order!])).toEqual(['paid']);
+  });
+});

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { newRequestId, runWithRequestId, type Logger, type RecordStore } from '@cb-lab/shared';
+import type { Order } from './order';
+import type { OrdersMetrics } from './orders-metrics';
+import type { PaymentsClient, PaymentState } from './payments-client';
+import type { PendingOrders } from './pending-orders';
+
+/** How many pending orders one round takes on. */
+const BATCH = 50;
+
+/** The final status a pending order gets from its settled payment. */
+export type Settlement = { status: 'paid' } | { status: 'payment_failed'; failureReason: string };
+
+/**
+ * An approved payment pays the order, a declined one fails it; any other
+ * state may still change, so it settles nothing yet.
+ */
+export function settlementFor(payment: PaymentState): Settlement | undefined {
+  if (payment.status === 'approved') return { status: 'paid' };
+  if (payment.status === 'declined')
+    return { status: 'payment_failed', failureReason: payment.declineCode ?? 'declined' };
+  return undefined;
+}
+
+export interface OrderReconcilerOptions {
+  pending: PendingOrders;
+  store: RecordStore<Order>;
+  payments: Pick<PaymentsClient, 'find'>;
+  intervalMs: number;
+  /** Budget of one call to payments; the lock is sized so a call never outlives it. */
+  callTimeoutMs: number;
+  metrics: OrdersMetrics;
+  logger: Logger;
+}
+
+/**
+ * Settles orders that ended their request `payment_pending` (payments queued
+ * the payment while the gateway's breaker was open) once payments has charged
+ * them. Every orders instance runs one; the pending set's lock lets one of
+ * them work at a time. Orders are settled through the store's script, which
+ * never overwrites a final status, so even two rounds overlapping after a
+ * lock expiry cannot change an order twice.
+ */
+export class OrderReconciler {
+  #timer: NodeJS.Timeout | undefined;
+  #round: Promise<number> | undefined;
+  #stopped = false;
+
+  constructor(private readonly options: OrderReconcilerOptions) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  /** Stops the loop and waits for a round in progress to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#round;
+  }
+
+  /** Runs one round now; resolves with how many orders it settled. */
+  reconcileOnce(): Promise<number> {
+    // A request id per round ties this instance's logs to the payments calls it made.
+    this.#round ??= runWithRequestId(newRequestId(), () => this.#reconcile()).finally(() => {
+      this.#round = undefined;
+    });
+    return this.#round;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.reconcileOnce()
+        .catch((error: unknown) => {
+          this.options.logger.warn('pending orders could not be reconciled this round', { error });
+        })
+        .finally(() => {
+          this.#schedule();
+        });
+    }, this.options.intervalMs).unref();
+  }
+
+  async #reconcile(): Promise<number> {
+    const { pending, intervalMs, callTimeoutMs } = this.options;
+    if ((await pending.size()) === 0) return 0;
+    // Ten intervals to work in, plus two calls' budget so the order started last finishes in time.
+    const lockMs = intervalMs * 10 + callTimeoutMs * 2;
+    const token = randomUUID();
+    if (!(await pending.tryLock(token, lockMs))) return 0;
+    // No order is started within two calls' budget of the lock's expiry, so another instance
+    // does not take the lock over while this one is still settling.
+    const lastStartAt = Date.now() + intervalMs * 10;
+    let settled = 0;
+    try {
+      for (const id of await pending.oldest(BATCH)) {
+        if (Date.now() > lastStartAt || this.#stopped) break;
+        if (await this.#reconcileOrder(id)) settled += 1;
+      }
+    } finally {
+      await pending.unlock(token);
+    }
+    return settled;
+  }
+
+  /** Settles one order if its payment is final; true when this call settled it. */
+  async #reconcileOrder(id: string): Promise<boolean> {
+    const { pending, store, payments, metrics, logger } = this.options;
+    const order = await store.find(id);
+    if (order?.status !== 'payment_pending' || order.paymentId === undefined) {
+      // Expired, or already settled: nothing left to reconcile.
+      await pending.remove(id);
+      return false;
+    }
+    // A failure to reach payments ends the round: the next orders would fail the same way.
+    const payment = await payments.find(order.paymentId);
+    if (payment === undefined) {
+      logger.debug('payment of a pending order is unknown to payments', {
+        orderId: id,
+        paymentId: order.paymentId,
+      });
+      return false;
+    }
+    const settlement = settlementFor(payment);
+    if (settlement === undefined) return false;
+
+    const next: Order = { ...order, ...settlement, updatedAt: new Date().toISOString() };
+    const stored = await store.settle(next);
+    await pending.remove(id);
+    // The store hands back the version that was already final when another round got there first.
+    if (!isDeepStrictEqual(stored, next)) return false;
+    metrics.ordersReconciled.labels(stored.status).inc();
+    logger.info('pending order settled', {
+      orderId: id,
+      paymentId: order.paymentId,
+      status: stored.status,
+      ...(stored.failureReason === undefined ? {} : { failureReason: stored.failureReason }),
+    });
+    return true;
+  }
+}
