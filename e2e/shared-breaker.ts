@@ -1,4 +1,4 @@
-import { sampleValue } from '@cb-lab/testing';
+import { sampleValue, waitFor } from '@cb-lab/testing';
 import { E2E_BREAKER_OPEN_MS, type Stack } from './stack';
 
 interface Order {
@@ -8,18 +8,6 @@ interface Order {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  condition: () => Promise<boolean>,
-  what: string,
-  limitMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /**
  * The heart of the lab on the real stack: the gateway fails, all three

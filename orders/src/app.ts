@@ -3,12 +3,11 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { OrdersConfig } from './config';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
-import { OrderReconciler } from './order-reconciler';
+import { OrderReconciler, pendingOrders } from './order-reconciler';
 import { OrderService } from './order-service';
 import { createOrdersMetrics } from './orders-metrics';
 import { ordersRouter } from './orders-routes';
 import { PaymentsClient } from './payments-client';
-import { PendingOrders } from './pending-orders';
 import { ReplicaBalancer } from './replica-balancer';
 
 export interface OrdersDependencies extends AppContext<OrdersConfig> {
@@ -41,7 +40,7 @@ export function createApp({
     finalStatuses: FINAL_ORDER_STATUSES,
     ttlSeconds: ORDER_TTL_SECONDS,
   });
-  const pending = new PendingOrders(redis);
+  const pending = pendingOrders(redis);
   const ordersMetrics = createOrdersMetrics(metrics.registry);
   const service = new OrderService({
     store,

@@ -7,6 +7,7 @@ import {
   Teardown,
   testContext,
   type TestRedis,
+  waitFor,
 } from '@cb-lab/testing';
 import type { Redis } from 'ioredis';
 import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
@@ -14,10 +15,9 @@ import { gatewayConfigSchema } from '../../payment-gateway/src/config';
 import { startPayments, type RunningPayments } from '../../payments/src/app.fixture';
 import { startOrders, type RunningOrders } from './app.fixture';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
-import { OrderReconciler } from './order-reconciler';
+import { OrderReconciler, pendingOrders } from './order-reconciler';
 import { createOrdersMetrics } from './orders-metrics';
 import type { PaymentsClient, PaymentState } from './payments-client';
-import { PendingOrders } from './pending-orders';
 
 jest.setTimeout(60_000);
 
@@ -63,14 +63,6 @@ async function setFaults(faults: Record<string, unknown> | null): Promise<void> 
   });
   if (!response.ok)
     throw new Error(`gateway admin answered ${response.status}: ${await response.text()}`);
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -232,7 +224,7 @@ describe('OrderReconciler', () => {
     const connection = redis.connect();
     const { registry } = createMetrics({ service: 'orders', instance });
     const reconciler = new OrderReconciler({
-      pending: new PendingOrders(connection),
+      pending: pendingOrders(connection),
       store: storeOn(connection),
       payments,
       intervalMs: 60_000,
@@ -248,7 +240,7 @@ describe('OrderReconciler', () => {
   /** Stores `count` orders as payment_pending, payment `payment-<i>` for order `order-<i>`. */
   async function seedPending(count: number): Promise<Order[]> {
     const store = storeOn(admin);
-    const pending = new PendingOrders(admin);
+    const pending = pendingOrders(admin);
     const orders: Order[] = [];
     for (let i = 0; i < count; i += 1) {
       const now = new Date().toISOString();

@@ -1,10 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { newRequestId, runWithRequestId, type Logger, type RecordStore } from '@cb-lab/shared';
+import {
+  DurableWorkQueue,
+  newRequestId,
+  PeriodicTask,
+  runWithRequestId,
+  type Logger,
+  type RecordStore,
+} from '@cb-lab/shared';
+import type { Redis } from 'ioredis';
 import type { Order } from './order';
 import type { OrdersMetrics } from './orders-metrics';
 import type { PaymentsClient, PaymentState } from './payments-client';
-import type { PendingOrders } from './pending-orders';
+
+/** Ids of orders whose payment is still to settle, oldest first, and the reconcilers' lock. */
+export const pendingOrders = (redis: Redis): DurableWorkQueue =>
+  new DurableWorkQueue(redis, { items: 'orders:pending', lock: 'orders:pending:reconciler' });
 
 /** How many pending orders one round takes on. */
 const BATCH = 50;
@@ -24,7 +34,7 @@ export function settlementFor(payment: PaymentState): Settlement | undefined {
 }
 
 export interface OrderReconcilerOptions {
-  pending: PendingOrders;
+  pending: DurableWorkQueue;
   store: RecordStore<Order>;
   payments: Pick<PaymentsClient, 'find'>;
   intervalMs: number;
@@ -43,66 +53,51 @@ export interface OrderReconcilerOptions {
  * lock expiry cannot change an order twice.
  */
 export class OrderReconciler {
-  #timer: NodeJS.Timeout | undefined;
-  #round: Promise<number> | undefined;
-  #stopped = false;
+  readonly #task: PeriodicTask<number>;
 
-  constructor(private readonly options: OrderReconcilerOptions) {}
+  constructor(private readonly options: OrderReconcilerOptions) {
+    this.#task = new PeriodicTask({
+      intervalMs: options.intervalMs,
+      // A request id per round ties this instance's logs to the payments calls it made.
+      run: () => runWithRequestId(newRequestId(), () => this.#reconcile()),
+      onError: (error) => {
+        options.logger.warn('pending orders could not be reconciled this round', { error });
+      },
+    });
+  }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule();
+    this.#task.start();
   }
 
   /** Stops the loop and waits for a round in progress to finish. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#round;
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** Runs one round now; resolves with how many orders it settled. */
   reconcileOnce(): Promise<number> {
-    // A request id per round ties this instance's logs to the payments calls it made.
-    this.#round ??= runWithRequestId(newRequestId(), () => this.#reconcile()).finally(() => {
-      this.#round = undefined;
-    });
-    return this.#round;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.reconcileOnce()
-        .catch((error: unknown) => {
-          this.options.logger.warn('pending orders could not be reconciled this round', { error });
-        })
-        .finally(() => {
-          this.#schedule();
-        });
-    }, this.options.intervalMs).unref();
+    return this.#task.runOnce();
   }
 
   async #reconcile(): Promise<number> {
     const { pending, intervalMs, callTimeoutMs } = this.options;
     if ((await pending.size()) === 0) return 0;
-    // Ten intervals to work in, plus two calls' budget so the order started last finishes in time.
-    const lockMs = intervalMs * 10 + callTimeoutMs * 2;
-    const token = randomUUID();
-    if (!(await pending.tryLock(token, lockMs))) return 0;
-    // No order is started within two calls' budget of the lock's expiry, so another instance
-    // does not take the lock over while this one is still settling.
-    const lastStartAt = Date.now() + intervalMs * 10;
-    let settled = 0;
-    try {
-      for (const id of await pending.oldest(BATCH)) {
-        if (Date.now() > lastStartAt || this.#stopped) break;
-        if (await this.#reconcileOrder(id)) settled += 1;
-      }
-    } finally {
-      await pending.unlock(token);
-    }
-    return settled;
+    // Ten intervals to work in; no order is started within two calls' budget of the lock's
+    // expiry, so another instance does not take the lock over while this one is still settling.
+    const settled = await pending.whileLocked(
+      intervalMs * 10 + callTimeoutMs * 2,
+      callTimeoutMs * 2,
+      async (startNothingAfter) => {
+        let count = 0;
+        for (const id of await pending.oldest(BATCH)) {
+          if (Date.now() > startNothingAfter || this.#task.stopping) break;
+          if (await this.#reconcileOrder(id)) count += 1;
+        }
+        return count;
+      },
+    );
+    return settled ?? 0;
   }
 
   /** Settles one order if its payment is final; true when this call settled it. */

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type Logger, type RecordStore } from '@cb-lab/shared';
+import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
 import { sameOrderRequest, type Order, type OrderRequest, type OrderStatus } from './order';
 import type { OrdersMetrics } from './orders-metrics';
 import type { PaymentAnswer, PaymentsClient } from './payments-client';
-import type { PendingOrders } from './pending-orders';
 
 export interface OrderOutcome {
   order: Order;
@@ -22,7 +21,7 @@ export interface OrderServiceOptions {
   store: RecordStore<Order>;
   payments: PaymentsClient;
   /** Where orders left `payment_pending` wait for the reconciler. */
-  pending: PendingOrders;
+  pending: DurableWorkQueue;
   metrics: OrdersMetrics;
   logger: Logger;
 }

@@ -6,6 +6,7 @@ import {
   Teardown,
   testContext,
   type TestRedis,
+  waitFor,
 } from '@cb-lab/testing';
 import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
 import { gatewayConfigSchema } from '../../payment-gateway/src/config';
@@ -97,14 +98,6 @@ const admin = (url: string, action: 'isolate' | 'reset', token = TEST_ADMIN_TOKE
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: '{}',
   });
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('payments with a real Redis and gateway', () => {
   it('charges once per Idempotency-Key, across replicas, and persists the payment', async () => {

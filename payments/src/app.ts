@@ -11,11 +11,10 @@ import { circuitRouter } from './circuit-routes';
 import type { PaymentsConfig } from './config';
 import { startGatewayRoute } from './gateway-route';
 import { FINAL_PAYMENT_STATUSES, PAYMENT_TTL_SECONDS, type Payment } from './payment';
-import { PaymentQueue } from './payment-queue';
 import { PaymentService } from './payment-service';
 import { paymentsRouter } from './payments-routes';
 import { createFallbackCounter } from './payments-metrics';
-import { QueueSettler } from './queue-settler';
+import { paymentQueue, QueueSettler } from './queue-settler';
 
 export interface PaymentsDependencies extends AppContext<PaymentsConfig> {
   redis: Redis;
@@ -45,7 +44,7 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
     finalStatuses: FINAL_PAYMENT_STATUSES,
     ttlSeconds: PAYMENT_TTL_SECONDS,
   });
-  const queue = config.FALLBACK_STRATEGY === 'queue' ? new PaymentQueue(redis) : undefined;
+  const queue = config.FALLBACK_STRATEGY === 'queue' ? paymentQueue(redis) : undefined;
   const service = new PaymentService({
     store,
     primary,
@@ -62,6 +61,7 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
         store,
         route: primary,
         intervalMs: config.QUEUE_SETTLE_INTERVAL_MS,
+        callTimeoutMs: config.GATEWAY_TIMEOUT_MS,
         logger,
       })
     : undefined;

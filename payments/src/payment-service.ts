@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type Logger, type RecordStore } from '@cb-lab/shared';
+import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
 import { isBrokenCircuitError, isTaskCancelledError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';
 import { isGatewayUnavailable, type GatewayCharge } from './gateway-client';
 import type { GatewayRoute } from './gateway-route';
-import { isFinal, samePaymentRequest, type Payment, type PaymentRequest } from './payment';
-import type { PaymentQueue } from './payment-queue';
+import {
+  chargedPayment,
+  isFinal,
+  samePaymentRequest,
+  type Payment,
+  type PaymentRequest,
+} from './payment';
 
 export interface PaymentOutcome {
   payment: Payment;
@@ -21,7 +26,7 @@ export interface PaymentServiceOptions {
   /** Required by the `secondary` strategy. */
   secondary?: GatewayRoute;
   /** Required by the `queue` strategy. */
-  queue?: PaymentQueue;
+  queue?: DurableWorkQueue;
   fallbacks: Counter<'strategy'>;
   logger: Logger;
 }
@@ -83,7 +88,7 @@ export class PaymentService {
         status: 'pending',
         updatedAt: new Date().toISOString(),
       });
-      await queue.enqueue(payment.id);
+      await queue.add(payment.id);
       logger.info('payment queued until the gateway is back', {
         paymentId: payment.id,
         orderId: payment.orderId,
@@ -101,15 +106,7 @@ export class PaymentService {
   }
 
   async #settle(payment: Payment, route: GatewayRoute, charge: GatewayCharge): Promise<Payment> {
-    const settled = await this.options.store.settle({
-      ...payment,
-      status: charge.status,
-      chargeId: charge.id,
-      gateway: route.name,
-      ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
-      attempts: payment.attempts + 1,
-      updatedAt: new Date().toISOString(),
-    });
+    const settled = await this.options.store.settle(chargedPayment(payment, route.name, charge));
     this.options.logger.info('payment settled', {
       paymentId: settled.id,
       orderId: settled.orderId,

@@ -33,6 +33,23 @@ export interface Payment extends PaymentRequest {
 export const isFinal = (payment: Payment): boolean =>
   (FINAL_PAYMENT_STATUSES as readonly PaymentStatus[]).includes(payment.status);
 
+/** The payment once `gateway` answered `charge`: its status, charge id and decline code. */
+export function chargedPayment(
+  payment: Payment,
+  gateway: string,
+  charge: { id: string; status: 'approved' | 'declined'; declineCode?: string },
+): Payment {
+  return {
+    ...payment,
+    status: charge.status,
+    chargeId: charge.id,
+    gateway,
+    ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
+    attempts: payment.attempts + 1,
+    updatedAt: new Date().toISOString(),
+  };
+}
+
 /** Two requests with one Idempotency-Key must describe the same payment. */
 export const samePaymentRequest = (a: PaymentRequest, b: PaymentRequest): boolean =>
   a.orderId === b.orderId && a.amount === b.amount && a.currency === b.currency;

@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type { Logger, RecordStore } from '@cb-lab/shared';
+import { DurableWorkQueue, PeriodicTask, type Logger, type RecordStore } from '@cb-lab/shared';
+import type { Redis } from 'ioredis';
 import type { GatewayRoute } from './gateway-route';
-import { isFinal, type Payment } from './payment';
-import type { PaymentQueue } from './payment-queue';
+import { chargedPayment, isFinal, type Payment } from './payment';
 
 /** How many queued payments one round takes on. */
 const BATCH = 25;
+
+/** Payments accepted while the gateway's breaker was open, waiting to be charged. */
+export const paymentQueue = (redis: Redis): DurableWorkQueue =>
+  new DurableWorkQueue(redis, { items: 'payments:queue', lock: 'payments:queue:settler' });
 
 /**
  * Settles queued payments once the gateway answers again. Every replica runs
@@ -17,92 +20,82 @@ const BATCH = 25;
  * and after the open period a queued payment may be the cluster's probe.
  */
 export class QueueSettler {
-  #timer: NodeJS.Timeout | undefined;
-  #round: Promise<number> | undefined;
-  #stopped = false;
+  readonly #task: PeriodicTask<number>;
 
   constructor(
     private readonly options: {
-      queue: PaymentQueue;
+      queue: DurableWorkQueue;
       store: RecordStore<Payment>;
       route: GatewayRoute;
       intervalMs: number;
+      /** Budget of one gateway call: the lock leaves room for the last one to finish. */
+      callTimeoutMs: number;
       logger: Logger;
     },
-  ) {}
-
-  start(): void {
-    this.#stopped = false;
-    this.#schedule();
+  ) {
+    this.#task = new PeriodicTask({
+      intervalMs: options.intervalMs,
+      run: () => this.#settle(),
+      onError: (error) => {
+        options.logger.warn('queued payments could not be settled this round', { error });
+      },
+    });
   }
 
-  /** Stops the loop and waits for a round in progress to finish. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#round;
+  start(): void {
+    this.#task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** Runs one round now; resolves with how many payments it settled. */
   settleOnce(): Promise<number> {
-    this.#round ??= this.#settle().finally(() => {
-      this.#round = undefined;
-    });
-    return this.#round;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.settleOnce()
-        .catch((error: unknown) => {
-          this.options.logger.warn('queued payments could not be settled this round', { error });
-        })
-        .finally(() => {
-          this.#schedule();
-        });
-    }, this.options.intervalMs).unref();
+    return this.#task.runOnce();
   }
 
   async #settle(): Promise<number> {
-    const { queue, store, route, intervalMs, logger } = this.options;
+    const { queue, intervalMs, callTimeoutMs } = this.options;
     if ((await queue.size()) === 0) return 0;
-    const token = randomUUID();
-    if (!(await queue.tryLock(token, intervalMs * 10))) return 0;
-    let settled = 0;
-    try {
-      for (const id of await queue.oldest(BATCH)) {
-        const payment = await store.find(id);
-        if (payment === undefined || isFinal(payment)) {
-          await queue.remove(id);
-          continue;
+    const settled = await queue.whileLocked(
+      intervalMs * 10 + callTimeoutMs * 2,
+      callTimeoutMs * 2,
+      async (startNothingAfter) => {
+        let count = 0;
+        for (const id of await queue.oldest(BATCH)) {
+          if (Date.now() > startNothingAfter || this.#task.stopping) break;
+          const outcome = await this.#settleOne(id);
+          if (outcome === 'gateway away') break; // The rest waits for the next round.
+          if (outcome === 'settled') count += 1;
         }
-        let charged: Payment;
-        try {
-          const charge = await route.charge(payment);
-          charged = await store.settle({
-            ...payment,
-            status: charge.status,
-            chargeId: charge.id,
-            gateway: route.name,
-            ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
-            attempts: payment.attempts + 1,
-            updatedAt: new Date().toISOString(),
-          });
-        } catch {
-          break; // The gateway is still away (or the breaker still open): the rest waits for the next round.
-        }
-        await queue.remove(id);
-        settled += 1;
-        logger.info('queued payment settled', {
-          paymentId: id,
-          orderId: charged.orderId,
-          status: charged.status,
-        });
-      }
-    } finally {
-      await queue.unlock(token);
+        return count;
+      },
+    );
+    return settled ?? 0;
+  }
+
+  async #settleOne(id: string): Promise<'settled' | 'nothing to do' | 'gateway away'> {
+    const { queue, store, route, logger } = this.options;
+    const payment = await store.find(id);
+    if (payment === undefined || isFinal(payment)) {
+      await queue.remove(id);
+      return 'nothing to do';
     }
-    return settled;
+    let charged: Payment;
+    try {
+      charged = await store.settle(
+        chargedPayment(payment, route.name, await route.charge(payment)),
+      );
+    } catch {
+      return 'gateway away';
+    }
+    await queue.remove(id);
+    logger.info('queued payment settled', {
+      paymentId: id,
+      orderId: charged.orderId,
+      status: charged.status,
+    });
+    return 'settled';
   }
 }

@@ -43,6 +43,7 @@ export {
   isCurrencyCode,
   MAX_AMOUNT_MINOR,
 } from './money';
+export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task';
 export { parseSamples, sampleValue, type Sample } from './prometheus-text';
 export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
@@ -64,4 +65,5 @@ export {
   type ServiceContext,
 } from './service-runner';
 export { parseInput } from './validation';
+export { DurableWorkQueue, type WorkQueueKeys } from './work-queue';
 export * from './breaker';

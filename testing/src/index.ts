@@ -4,3 +4,4 @@ export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';
 export { startRedis, type TestRedis } from './redis';
 export { Teardown } from './teardown';
+export { waitFor } from './wait-for';

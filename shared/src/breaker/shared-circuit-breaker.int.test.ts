@@ -12,7 +12,7 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
-import { LatencyProxy, startRedis, Teardown, type TestRedis } from '@cb-lab/testing';
+import { LatencyProxy, startRedis, Teardown, type TestRedis, waitFor } from '@cb-lab/testing';
 import type { SharedCircuitBreakerOptions } from './breaker-options';
 import type { StateMessage } from './breaker-state';
 import { RedisBreakerStore } from './breaker-store';
@@ -32,19 +32,6 @@ let names = 0;
 const uniqueName = () => `test-${++names}`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `condition` holds; a bound on waiting, not a speed requirement. */
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  limitMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 type Options = Partial<SharedCircuitBreakerOptions> & { url?: string; operationTimeoutMs?: number };
 
