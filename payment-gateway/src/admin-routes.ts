@@ -1,34 +1,51 @@
 import { parseInput } from '@cb-lab/shared';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { faultsPatchSchema, type FaultInjector } from './faults';
+import type { ScenarioRunner } from './scenario-runner';
+import { scenarioRouter } from './scenario-routes';
 
 /**
  * The gateway's admin API, to be mounted behind the admin token guard. Every
- * route answers the faults active once it is done, every field filled:
+ * fault route answers the faults active once it is done, every field filled:
  *
  * - `GET /faults` reads them;
  * - `PUT /faults` replaces them with the body (fields left out take their defaults);
  * - `PATCH /faults` changes only the fields the body names;
  * - `DELETE /faults` heals the gateway.
+ *
+ * A change through these routes stops a running scenario first, so a person
+ * taking over by hand is not overridden by the scenario's next step. The
+ * scenario routes themselves are in {@link scenarioRouter}.
  */
-export function adminRouter(injector: FaultInjector): Router {
+export function adminRouter(injector: FaultInjector, scenarios: ScenarioRunner): Router {
   const router = Router();
+  // Called once the body is known to be valid: a refused request changes nothing.
+  const takeOver = (req: Request) => {
+    scenarios.takeOver(`${req.method} ${req.baseUrl}/faults`);
+  };
 
   router.get('/faults', (_req, res) => {
     res.json(injector.current());
   });
 
   router.put('/faults', (req, res) => {
-    res.json(injector.replace(parseInput(faultsPatchSchema, req.body)));
+    const faults = parseInput(faultsPatchSchema, req.body);
+    takeOver(req);
+    res.json(injector.replace(faults));
   });
 
   router.patch('/faults', (req, res) => {
-    res.json(injector.merge(parseInput(faultsPatchSchema, req.body)));
+    const patch = parseInput(faultsPatchSchema, req.body);
+    takeOver(req);
+    res.json(injector.merge(patch));
   });
 
-  router.delete('/faults', (_req, res) => {
+  router.delete('/faults', (req, res) => {
+    takeOver(req);
     res.json(injector.heal());
   });
+
+  router.use(scenarioRouter(scenarios));
 
   return router;
 }

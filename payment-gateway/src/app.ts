@@ -7,14 +7,24 @@ import type { GatewayConfig } from './config';
 import { injectFaults } from './fault-middleware';
 import { FaultInjector } from './faults';
 import { createGatewayMetrics } from './gateway-metrics';
+import { ScenarioRunner } from './scenario-runner';
 
-/** The flaky third party: charges, and a token-protected admin API to make them fail. */
+export interface GatewayDependencies extends AppContext<GatewayConfig> {
+  /** Registers cleanup for shutdown (the service runner's; tests need none: timers are unref'd). */
+  onShutdown?: (close: () => Promise<unknown>) => void;
+}
+
+/**
+ * The flaky third party: charges, and a token-protected admin API to make them
+ * fail, by hand or on a timed scenario.
+ */
 export function createApp({
   config,
   logger,
   metrics,
   lifecycle,
-}: AppContext<GatewayConfig>): Express {
+  onShutdown,
+}: GatewayDependencies): Express {
   const processor = new ChargeProcessor({
     cardLimitMinor: config.CARD_LIMIT_MINOR,
     cacheSize: config.IDEMPOTENCY_CACHE_SIZE,
@@ -26,6 +36,11 @@ export function createApp({
     logger.info('gateway faults changed', { previous, faults });
     gatewayMetrics.showFaults(faults);
   });
+  const scenarios = new ScenarioRunner({ injector, logger, metrics: gatewayMetrics });
+  onShutdown?.(() => {
+    scenarios.close();
+    return Promise.resolve();
+  });
 
   return createServiceApp({
     logger,
@@ -33,7 +48,7 @@ export function createApp({
     lifecycle,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     routes: (app) => {
-      app.use('/admin', requireAdminToken(config.ADMIN_TOKEN), adminRouter(injector));
+      app.use('/admin', requireAdminToken(config.ADMIN_TOKEN), adminRouter(injector, scenarios));
       // Faults sit on the charge routes only, so probes, scrapes and the admin API that
       // heals the gateway keep working whatever is injected. Mounted per route (not with
       // app.use) so faulted answers still carry their route template in the HTTP metrics.

@@ -13,6 +13,11 @@ export type FaultOutcome = 'faulted' | 'timed_out' | 'dropped';
 export interface GatewayMetrics {
   chargesTotal: Counter<'outcome'>;
   faultActive: Gauge<'fault'>;
+  /**
+   * 1 for the step a scenario is running, 0 for the steps it ran before;
+   * no series at all while no scenario runs.
+   */
+  scenarioStep: Gauge<'scenario' | 'step'>;
   /** Sets `gateway_fault_active` to what `faults` injects. */
   showFaults(faults: Readonly<Faults>): void;
 }
@@ -45,9 +50,19 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   // Every series exists from the start, so a dashboard shows 0 rather than "no data".
   for (const fault of FAULT_KINDS) faultActive.labels(fault).set(0);
 
+  // Labels are scenario and step names, which are preset names or short names a user
+  // chose (checked when posted), and the runner resets it when a scenario ends.
+  const scenarioStep = new Gauge({
+    name: 'gateway_scenario_step',
+    help: 'The step of the running fault scenario (1); steps it already ran are 0.',
+    labelNames: ['scenario', 'step'] as const,
+    registers: [registry],
+  });
+
   return {
     chargesTotal,
     faultActive,
+    scenarioStep,
     showFaults(faults) {
       const active = activeFaults(faults);
       for (const fault of FAULT_KINDS) faultActive.labels(fault).set(active[fault] ? 1 : 0);
