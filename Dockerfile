@@ -10,12 +10,14 @@ COPY shared/package.json shared/
 COPY payment-gateway/package.json payment-gateway/
 COPY payments/package.json payments/
 COPY orders/package.json orders/
+COPY lab/package.json lab/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY shared/ shared/
 COPY payment-gateway/ payment-gateway/
 COPY payments/ payments/
 COPY orders/ orders/
+COPY lab/ lab/
 RUN npx tsc -b \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -46,3 +48,8 @@ FROM runtime AS orders
 COPY --from=build /app/orders/package.json orders/
 COPY --from=build /app/orders/dist/ orders/dist/
 CMD ["node", "orders/dist/main.js"]
+
+FROM runtime AS load-generator
+COPY --from=build /app/lab/package.json lab/
+COPY --from=build /app/lab/dist/ lab/dist/
+CMD ["node", "lab/dist/load-generator.js"]

@@ -64,8 +64,25 @@ export function sharedBreaker(running: () => Stack): void {
       return values.map((value) => value ?? 0);
     };
 
+    const setLoadRate = async (ratePerSecond: number) => {
+      const response = await fetch(`${running().loadGenerator}/load`, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${running().adminToken}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ ratePerSecond }),
+      });
+      expect(response.status).toBe(200);
+    };
+
+    // The background load would add its own failures and charges to the counts below.
+    beforeAll(async () => {
+      await setLoadRate(0);
+    });
     afterAll(async () => {
       await setFaults(null);
+      await setLoadRate(2);
     });
 
     it('opens on all three replicas together when the gateway starts failing', async () => {

@@ -1,6 +1,8 @@
+import { labCli } from './lab-cli';
 import { sharedBreaker } from './shared-breaker';
 import { startStack, type Stack } from './stack';
 import { walkingSkeleton } from './walking-skeleton';
+import { walkthrough } from './walkthrough';
 
 // One stack for the whole suite: building the images and starting it is the slow part.
 jest.setTimeout(15 * 60_000);
@@ -18,6 +20,9 @@ afterAll(async () => {
   await stack?.down();
 });
 
-// In this order: the skeleton expects a healthy, closed breaker; the outage leaves it healed.
+// In this order: the skeleton expects a healthy, closed breaker; the outage leaves it healed;
+// the walkthrough pauses the background load, the CLI tests run after it.
 walkingSkeleton(running);
 sharedBreaker(running);
+walkthrough(running);
+labCli(running);

@@ -1,4 +1,4 @@
-import { sampleValue } from '@cb-lab/testing';
+import { sampleValue, waitFor } from '@cb-lab/testing';
 import type { Stack } from './stack';
 
 interface Order {
@@ -63,6 +63,21 @@ export function walkingSkeleton(running: () => Stack): void {
       expect(
         sampleValue(text, 'gateway_charges_total', { outcome: 'approved' }),
       ).toBeGreaterThanOrEqual(30);
+    });
+
+    it('has the load generator keep orders flowing from the start', async () => {
+      const paid = async () =>
+        sampleValue(
+          await (await fetch(`${running().loadGenerator}/metrics`)).text(),
+          'load_generator_orders_total',
+          {
+            outcome: 'paid',
+          },
+        ) ?? 0;
+      await waitFor(async () => (await paid()) > 0, 'the load generator to get an order paid');
+      expect(await (await fetch(`${running().loadGenerator}/load`)).json()).toMatchObject({
+        ratePerSecond: 2,
+      });
     });
 
     it('lets Prometheus discover and scrape each payments replica', async () => {

@@ -62,6 +62,8 @@ export interface BreakerSnapshot {
   /** When the current open period ends and one probe may run. */
   halfOpenAt: string | null;
   openCount: number;
+  /** The configured open period (before any growth after failed probes). */
+  openMs: number;
   /** The local view: the shared state as this replica last learned it (Redis time). */
   localView: SharedBreakerState;
   /** This replica's estimate of (Redis clock − local clock). */
@@ -228,6 +230,7 @@ export class SharedCircuitBreaker implements IPolicy {
       openedAt: isoOrNull(view.openedAt),
       halfOpenAt: isoOrNull(view.halfOpenAt),
       openCount: view.openCount,
+      openMs: this.options.openMs,
       localView: { ...view },
       clockOffsetMs: Math.round(this.#clock.offsetMs),
     };

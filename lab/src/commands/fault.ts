@@ -1,0 +1,129 @@
+import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
+import { stdout, type Command } from '../command';
+import { callJson, LabError } from '../stack';
+import { describeFaults, type GatewayFaults } from './status';
+
+export const faultCommand: Command = {
+  name: 'fault',
+  summary: 'inject faults into the payment gateway',
+  help: `Usage: npm run lab -- fault [fault options] [options]
+
+Sets the gateway's faults (they combine). Without --merge, faults not given
+are cleared; with --merge, they keep their current values.
+
+  --error-rate R      share of charges (0 to 1) answered with --error-status
+  --error-status N    429 or 500-599 (default 503)
+  --latency D         added before every answer, e.g. 800ms
+  --jitter D          up to this much more, drawn per request
+  --timeout-rate R    share of charges (0 to 1) accepted and never answered
+  --down              cut every charge's connection without an answer
+  --merge             change only the faults given
+
+Examples:
+  npm run lab -- fault --down
+  npm run lab -- fault --error-rate 0.5
+  npm run lab -- fault --latency 1500ms --merge
+${ENDPOINT_HELP}`,
+  async run(argv) {
+    const { values } = parse('fault', argv, {
+      'error-rate': { type: 'string' },
+      'error-status': { type: 'string' },
+      latency: { type: 'string' },
+      jitter: { type: 'string' },
+      'timeout-rate': { type: 'string' },
+      down: { type: 'boolean' },
+      merge: { type: 'boolean' },
+    });
+    const faults: Partial<GatewayFaults> = {};
+    if (values['error-rate'] !== undefined)
+      faults.errorRate = parseNumber('--error-rate', values['error-rate'], 0, 1);
+    if (values['error-status'] !== undefined)
+      faults.errorStatus = parseNumber('--error-status', values['error-status'], 429, 599);
+    if (values.latency !== undefined)
+      faults.latencyMs = Math.round(parseDuration('--latency', values.latency));
+    if (values.jitter !== undefined)
+      faults.jitterMs = Math.round(parseDuration('--jitter', values.jitter));
+    if (values['timeout-rate'] !== undefined)
+      faults.timeoutRate = parseNumber('--timeout-rate', values['timeout-rate'], 0, 1);
+    if (values.down === true) faults.down = true;
+    if (Object.keys(faults).length === 0) {
+      throw new LabError(
+        'give at least one fault, e.g. --down or --error-rate 0.5. See: npm run lab -- fault --help',
+      );
+    }
+    const endpoints = endpointsFrom(values);
+    const active = await callJson<GatewayFaults>(
+      'payment-gateway',
+      `${endpoints.gateway}/admin/faults`,
+      {
+        method: values.merge === true ? 'PATCH' : 'PUT',
+        body: JSON.stringify(faults),
+        token: endpoints.adminToken,
+      },
+    );
+    stdout.line(`gateway faults: ${describeFaults(active)}`);
+  },
+};
+
+export const healCommand: Command = {
+  name: 'heal',
+  summary: 'clear every gateway fault and stop a running scenario',
+  help: `Usage: npm run lab -- heal [options]
+
+Stops the gateway's running scenario, if any, and clears every fault.
+${ENDPOINT_HELP}`,
+  async run(argv) {
+    const { values } = parse('heal', argv, {});
+    const endpoints = endpointsFrom(values);
+    await callJson('payment-gateway', `${endpoints.gateway}/admin/scenario`, {
+      method: 'DELETE',
+      token: endpoints.adminToken,
+    });
+    const active = await callJson<GatewayFaults>(
+      'payment-gateway',
+      `${endpoints.gateway}/admin/faults`,
+      {
+        method: 'DELETE',
+        token: endpoints.adminToken,
+      },
+    );
+    stdout.line(`gateway faults: ${describeFaults(active)}`);
+  },
+};
+
+export const breakerCommand: Command = {
+  name: 'breaker',
+  summary: 'isolate (force open) or reset the breaker for the whole cluster',
+  help: `Usage: npm run lab -- breaker isolate|reset [--reason TEXT] [options]
+
+  isolate   holds the breaker open on every payments replica until reset
+  reset     closes it on every replica and clears every count
+${ENDPOINT_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(
+      'breaker',
+      argv,
+      { reason: { type: 'string' } },
+      { min: 1, max: 1 },
+    );
+    const [action] = positionals;
+    if (action !== 'isolate' && action !== 'reset') {
+      throw new LabError('expected isolate or reset. See: npm run lab -- breaker --help');
+    }
+    const endpoints = endpointsFrom(values);
+    const url = endpoints.payments[0];
+    if (url === undefined) throw new LabError('breaker: no payments replica given');
+    const view = await callJson<{ state: string; replica: string }>(
+      'payments',
+      `${url}/payments/circuit/${action}`,
+      {
+        method: 'POST',
+        body: JSON.stringify(values.reason === undefined ? {} : { reason: values.reason }),
+        token: endpoints.adminToken,
+      },
+    );
+    stdout.line(
+      `breaker ${action === 'isolate' ? 'isolated' : 'reset'} for the cluster (replica ${view.replica} now ${view.state})`,
+    );
+  },
+};

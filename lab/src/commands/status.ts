@@ -1,0 +1,98 @@
+import { parse, endpointsFrom, ENDPOINT_HELP } from '../args';
+import { stdout, type Command, type Output } from '../command';
+import { callJson, type StackEndpoints } from '../stack';
+import { table } from '../table';
+
+/** The fields of `GET /payments/circuit` the lab shows. */
+export interface CircuitView {
+  breaker: string;
+  state: string;
+  failures: number;
+  replica: string;
+  store: string;
+  openedAt: string | null;
+  halfOpenAt: string | null;
+  redis: { state: string; failures: number; epoch: number; openCount: number } | null;
+}
+
+export interface GatewayFaults {
+  errorRate: number;
+  errorStatus: number;
+  latencyMs: number;
+  jitterMs: number;
+  timeoutRate: number;
+  down: boolean;
+}
+
+export const readCircuits = (endpoints: StackEndpoints): Promise<CircuitView[]> =>
+  Promise.all(
+    endpoints.payments.map((url) => callJson<CircuitView>('payments', `${url}/payments/circuit`)),
+  );
+
+export const readFaults = (endpoints: StackEndpoints): Promise<GatewayFaults> =>
+  callJson<GatewayFaults>('payment-gateway', `${endpoints.gateway}/admin/faults`, {
+    token: endpoints.adminToken,
+  });
+
+/** `down`, or the active faults in words, or `healthy`. */
+export function describeFaults(faults: GatewayFaults): string {
+  if (faults.down) return 'down (connections cut)';
+  const parts: string[] = [];
+  if (faults.errorRate > 0)
+    parts.push(`${Math.round(faults.errorRate * 100)}% answer ${faults.errorStatus}`);
+  if (faults.timeoutRate > 0) parts.push(`${Math.round(faults.timeoutRate * 100)}% never answer`);
+  if (faults.latencyMs > 0 || faults.jitterMs > 0)
+    parts.push(`+${faults.latencyMs}ms latency (±${faults.jitterMs}ms jitter)`);
+  return parts.length === 0 ? 'healthy' : parts.join(', ');
+}
+
+const time = (iso: string | null): string => (iso === null ? '–' : iso.slice(11, 23));
+
+/** The half-open time, marked when it has passed: the next call anywhere will be the probe. */
+const halfOpen = (view: CircuitView): string =>
+  view.halfOpenAt !== null && view.state === 'open' && Date.parse(view.halfOpenAt) <= Date.now()
+    ? `${time(view.halfOpenAt)} (due: the next call probes)`
+    : time(view.halfOpenAt);
+
+export async function printStatus(endpoints: StackEndpoints, out: Output): Promise<void> {
+  const [circuits, faults] = await Promise.all([readCircuits(endpoints), readFaults(endpoints)]);
+  out.line(`breaker ${circuits[0]?.breaker ?? '?'} as each payments replica sees it:`);
+  out.line(
+    table(
+      ['replica', 'url', 'state', 'failures', 'store', 'opened at', 'half-open at'],
+      circuits.map((c, i) => [
+        c.replica,
+        endpoints.payments[i] ?? '',
+        c.state,
+        String(c.failures),
+        c.store,
+        time(c.openedAt),
+        halfOpen(c),
+      ]),
+    ),
+  );
+  const shared = circuits.find((c) => c.redis !== null)?.redis;
+  out.line(
+    shared
+      ? `as Redis holds it: ${shared.state}, ${shared.failures} failures, epoch ${shared.epoch}, opened ${shared.openCount} time(s) since it last closed`
+      : 'as Redis holds it: unknown (no replica can reach Redis)',
+  );
+  out.line(`gateway faults: ${describeFaults(faults)}`);
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary:
+    'the breaker as every payments replica sees it and as Redis holds it, and the gateway faults',
+  help: `Usage: npm run lab -- status [options]
+
+Shows, for each payments replica, the breaker state it enforces, its failure
+count, whether it uses the shared state in Redis or its local fallback, and
+when the breaker opened and will let a probe through; then the state as
+Redis holds it and the gateway's active faults.
+${ENDPOINT_HELP}`,
+  async run(argv) {
+    const { values } = parse('status', argv, {});
+    await printStatus(endpointsFrom(values), stdout);
+  },
+};
