@@ -1,17 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, type RunningServer } from '@cb-lab/shared';
-import {
-  captureLogger,
-  sampleValue,
-  serve,
-  startRedis,
-  Teardown,
-  testContext,
-  type TestRedis,
-} from '@cb-lab/testing';
-import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
-import { gatewayConfigSchema } from '../../payment-gateway/src/config';
+import { type RunningServer } from '@cb-lab/shared';
+import { captureLogger, sampleValue, startRedis, Teardown, type TestRedis } from '@cb-lab/testing';
+import { startGateway, type TestGateway } from '../../payment-gateway/src/app.fixture';
 import { startPayments } from '../../payments/src/app.fixture';
 import { startOrders as startOrdersInstance } from './app.fixture';
 import type { Order } from './order';
@@ -22,20 +13,12 @@ jest.setTimeout(60_000);
 
 const teardown = new Teardown();
 let redis: TestRedis;
-let gateway: RunningServer;
+let gateway: TestGateway;
 let payments: RunningServer;
 
 beforeAll(async () => {
   redis = teardown.add(await startRedis(), (r) => r.stop());
-  const gatewayConfig = loadConfig(gatewayConfigSchema, {
-    INSTANCE: 'gw',
-    CARD_LIMIT_MINOR: '100000',
-    ADMIN_TOKEN: 'gateway-admin-token-0123456789',
-  });
-  gateway = teardown.add(
-    await serve(createGatewayApp(testContext('payment-gateway', gatewayConfig))),
-    (s) => s.stop(),
-  );
+  gateway = await startGateway(teardown);
   payments = await startPaymentsReplica('payments-a');
 });
 afterAll(() => teardown.run());

@@ -1,17 +1,18 @@
-import { createMetrics, loadConfig, RecordStore, type RunningServer } from '@cb-lab/shared';
+import { createMetrics, RecordStore } from '@cb-lab/shared';
 import {
   captureLogger,
   sampleValue,
-  serve,
   startRedis,
   Teardown,
-  testContext,
   type TestRedis,
   waitFor,
 } from '@cb-lab/testing';
 import type { Redis } from 'ioredis';
-import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
-import { gatewayConfigSchema } from '../../payment-gateway/src/config';
+import {
+  startGateway,
+  TEST_CARD_LIMIT_MINOR,
+  type TestGateway,
+} from '../../payment-gateway/src/app.fixture';
 import { startPayments, type RunningPayments } from '../../payments/src/app.fixture';
 import { startOrders, type RunningOrders } from './app.fixture';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
@@ -21,49 +22,28 @@ import type { PaymentsClient, PaymentState } from './payments-client';
 
 jest.setTimeout(60_000);
 
-const GATEWAY_TOKEN = 'gateway-admin-token-0123456789';
-/** The gateway declines charges above this as `insufficient_funds`. */
-const CARD_LIMIT_MINOR = 100_000;
 const PENDING_KEY = 'orders:pending';
 
 const suite = new Teardown();
 let redis: TestRedis;
 let admin: Redis;
-let gateway: RunningServer;
+let gateway: TestGateway;
 /** What one test starts; stopped after it, so no reconciler of one test works on the next one's orders. */
 let started: Teardown;
 
 beforeAll(async () => {
   redis = suite.add(await startRedis(), (r) => r.stop());
   admin = redis.connect();
-  const config = loadConfig(gatewayConfigSchema, {
-    INSTANCE: 'gw',
-    CARD_LIMIT_MINOR: String(CARD_LIMIT_MINOR),
-    ADMIN_TOKEN: GATEWAY_TOKEN,
-  });
-  gateway = suite.add(await serve(createGatewayApp(testContext('payment-gateway', config))), (s) =>
-    s.stop(),
-  );
+  gateway = await startGateway(suite);
 });
 afterAll(() => suite.run());
 
 beforeEach(async () => {
   started = new Teardown();
   await admin.flushall();
-  await setFaults(null);
+  await gateway.setFaults(null);
 });
 afterEach(() => started.run());
-
-/** `null` heals the gateway; otherwise the faults to set through its admin API. */
-async function setFaults(faults: Record<string, unknown> | null): Promise<void> {
-  const response = await fetch(`${gateway.url}/admin/faults`, {
-    method: faults === null ? 'DELETE' : 'PUT',
-    headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
-    ...(faults === null ? {} : { body: JSON.stringify(faults) }),
-  });
-  if (!response.ok)
-    throw new Error(`gateway admin answered ${response.status}: ${await response.text()}`);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -106,7 +86,7 @@ const getOrder = async (url: string, id: string) =>
 
 /** Breaks the gateway and trips the breaker with one order (the threshold is one failure). */
 async function openBreaker(ordersUrl: string, payments: RunningPayments): Promise<void> {
-  await setFaults({ errorRate: 1, errorStatus: 503 });
+  await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
   const { order } = await placeOrder(ordersUrl);
   expect(order).toMatchObject({ status: 'payment_failed', failureReason: 'gateway_unavailable' });
   await waitFor(async () => {
@@ -161,10 +141,13 @@ describe('orders left payment_pending by the queue fallback', () => {
     const payments = await queueingPayments();
     const { url } = await ordersFor(payments, 'orders-a');
     await openBreaker(url, payments);
-    const pending = await placePendingOrders([url], [1999, 2500, 100, 4200, CARD_LIMIT_MINOR + 1]);
+    const pending = await placePendingOrders(
+      [url],
+      [1999, 2500, 100, 4200, TEST_CARD_LIMIT_MINOR + 1],
+    );
     expect(await admin.zcard(PENDING_KEY)).toBe(pending.length);
 
-    await setFaults(null);
+    await gateway.setFaults(null);
     expect(await settledEverywhere([url], pending.length)).toBe(pending.length);
 
     const settled = await Promise.all(pending.map((order) => getOrder(url, order.id)));
@@ -190,7 +173,7 @@ describe('orders left payment_pending by the queue fallback', () => {
     await before.run();
 
     const next = await ordersFor(payments, 'orders-after');
-    await setFaults(null);
+    await gateway.setFaults(null);
     expect(await settledEverywhere([next.url], pending.length)).toBe(pending.length);
     for (const order of pending)
       expect(await getOrder(next.url, order.id)).toMatchObject({ status: 'paid' });
@@ -204,7 +187,7 @@ describe('orders left payment_pending by the queue fallback', () => {
     const pending = await placePendingOrders([a.url, b.url], Array<number>(10).fill(1999));
     expect(await admin.zcard(PENDING_KEY)).toBe(10);
 
-    await setFaults(null);
+    await gateway.setFaults(null);
     expect(await settledEverywhere([a.url, b.url], 10)).toBe(10);
     for (const order of pending)
       expect(await getOrder(b.url, order.id)).toMatchObject({ status: 'paid' });

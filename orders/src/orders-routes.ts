@@ -1,8 +1,7 @@
 import {
   amountSchema,
   currencySchema,
-  IDEMPOTENCY_KEY_HEADER,
-  idempotencyKeySchema,
+  idempotencyKeyOf,
   notFound,
   parseInput,
 } from '@cb-lab/shared';
@@ -32,11 +31,7 @@ export function ordersRouter(service: OrderService): Router {
 
   router.post('/orders', async (req, res) => {
     const body = parseInput(orderBodySchema, req.body);
-    const rawKey = req.header(IDEMPOTENCY_KEY_HEADER);
-    const key =
-      rawKey === undefined
-        ? undefined
-        : parseInput(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
+    const key = idempotencyKeyOf(req, { required: false });
     const { order, replayed } = await service.place(body, key);
     res
       .status(replayed ? 200 : statusCodeFor(order))

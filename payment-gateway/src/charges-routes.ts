@@ -1,8 +1,7 @@
 import {
   amountSchema,
   currencySchema,
-  IDEMPOTENCY_KEY_HEADER,
-  idempotencyKeySchema,
+  idempotencyKeyOf,
   notFound,
   parseInput,
 } from '@cb-lab/shared';
@@ -28,11 +27,7 @@ export function chargesRouter(processor: ChargeProcessor, metrics: GatewayMetric
 
   router.post('/charges', async (req, res) => {
     const body = parseInput(chargeBodySchema, req.body);
-    const rawKey = req.header(IDEMPOTENCY_KEY_HEADER);
-    const key =
-      rawKey === undefined
-        ? undefined
-        : parseInput(idempotencyKeySchema, rawKey, 'Idempotency-Key header');
+    const key = idempotencyKeyOf(req, { required: false });
     const { charge, replayed } = await processor.charge(body, key);
     metrics.chargesTotal.labels(replayed ? 'replayed' : charge.status).inc();
     // A decline is a business answer, not a failure: same 201, with the status in the body.

@@ -1,48 +1,26 @@
-import { loadConfig, type RunningServer } from '@cb-lab/shared';
-import {
-  sampleValue,
-  serve,
-  startRedis,
-  Teardown,
-  testContext,
-  type TestRedis,
-  waitFor,
-} from '@cb-lab/testing';
-import { createApp as createGatewayApp } from '../../payment-gateway/src/app';
-import { gatewayConfigSchema } from '../../payment-gateway/src/config';
+import { sampleValue, startRedis, Teardown, type TestRedis, waitFor } from '@cb-lab/testing';
+import { startGateway, type TestGateway } from '../../payment-gateway/src/app.fixture';
 import { startPayments, TEST_ADMIN_TOKEN, type RunningPayments } from './app.fixture';
 import type { Payment } from './payment';
 
 jest.setTimeout(60_000);
 
-const GATEWAY_TOKEN = 'gateway-admin-token-0123456789';
 const teardown = new Teardown();
 let redis: TestRedis;
-let gateway: RunningServer;
-let secondGateway: RunningServer;
-
-async function startGateway(instance: string): Promise<RunningServer> {
-  const config = loadConfig(gatewayConfigSchema, {
-    INSTANCE: instance,
-    CARD_LIMIT_MINOR: '100000',
-    ADMIN_TOKEN: GATEWAY_TOKEN,
-  });
-  return teardown.add(await serve(createGatewayApp(testContext('payment-gateway', config))), (s) =>
-    s.stop(),
-  );
-}
+let gateway: TestGateway;
+let secondGateway: TestGateway;
 
 beforeAll(async () => {
   redis = teardown.add(await startRedis(), (r) => r.stop());
-  gateway = await startGateway('gw-primary');
-  secondGateway = await startGateway('gw-secondary');
+  gateway = await startGateway(teardown, 'gw-primary');
+  secondGateway = await startGateway(teardown, 'gw-secondary');
 });
 afterAll(() => teardown.run());
 
 /** Each test gets its own Redis state: breaker, payments and queue start empty. */
 beforeEach(async () => {
   await redis.connect().flushall();
-  await setFaults(gateway, null);
+  await gateway.setFaults(null);
 });
 
 const replica = (
@@ -69,26 +47,6 @@ const pay = (
     body: JSON.stringify(body),
   });
 
-/** `null` heals the gateway; otherwise the faults to set through its admin API. */
-async function setFaults(
-  target: RunningServer,
-  faults: Record<string, unknown> | null,
-): Promise<void> {
-  const response = await fetch(`${target.url}/admin/faults`, {
-    method: faults === null ? 'DELETE' : 'PUT',
-    headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
-    ...(faults === null ? {} : { body: JSON.stringify(faults) }),
-  });
-  if (!response.ok)
-    throw new Error(`gateway admin answered ${response.status}: ${await response.text()}`);
-}
-
-/** Requests that reached the gateway's charge endpoint, by outcome. */
-const reached = async (target: RunningServer, outcome: string) =>
-  sampleValue(await (await fetch(`${target.url}/metrics`)).text(), 'gateway_charges_total', {
-    outcome,
-  }) ?? 0;
-
 const circuit = async (url: string) =>
   (await (await fetch(`${url}/payments/circuit`)).json()) as Record<string, unknown>;
 
@@ -102,7 +60,7 @@ const admin = (url: string, action: 'isolate' | 'reset', token = TEST_ADMIN_TOKE
 describe('payments with a real Redis and gateway', () => {
   it('charges once per Idempotency-Key, across replicas, and persists the payment', async () => {
     const [a, b] = [await replica(), await replica()];
-    const approvedBefore = await reached(gateway, 'approved');
+    const approvedBefore = await gateway.reached('approved');
 
     const first = await pay(a.url, 'order-1');
     expect(first.status).toBe(201);
@@ -118,7 +76,7 @@ describe('payments with a real Redis and gateway', () => {
     expect(replay.status).toBe(200);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(await replay.json()).toEqual(payment);
-    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 1);
+    expect(await gateway.reached('approved')).toBe(approvedBefore + 1);
     expect(await (await fetch(`${b.url}/payments/${payment.id}`)).json()).toEqual(payment);
   });
 
@@ -149,12 +107,12 @@ describe('payments with a real Redis and gateway', () => {
 
   it('marks the payment failed when the gateway fails, and a retry with the same key settles it', async () => {
     const { url } = await replica();
-    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
     const failed = await pay(url, 'order-4');
     expect(failed.status).toBe(502);
     expect(await failed.json()).toMatchObject({ error: 'gateway_unavailable' });
 
-    await setFaults(gateway, null);
+    await gateway.setFaults(null);
     const retried = await pay(url, 'order-4');
     expect(retried.status).toBe(201);
     expect(await retried.json()).toMatchObject({ status: 'approved', attempts: 2 });
@@ -184,7 +142,7 @@ describe('payments with a real Redis and gateway', () => {
 describe('the shared breaker in front of the gateway', () => {
   it('opens on every replica together and shields the gateway; 503 with Retry-After while open', async () => {
     const replicas = [await replica({}, 'r1'), await replica({}, 'r2'), await replica({}, 'r3')];
-    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
     // Three failures in a row across the cluster, one per replica.
     for (const [i, r] of replicas.entries())
       expect((await pay(r.url, `fail-${i}`)).status).toBe(502);
@@ -193,7 +151,7 @@ describe('the shared breaker in front of the gateway', () => {
         (await Promise.all(replicas.map((r) => circuit(r.url)))).every((c) => c.state === 'open'),
       'every replica to report open',
     );
-    const reachedWhenOpened = await reached(gateway, 'faulted');
+    const reachedWhenOpened = await gateway.reached('faulted');
 
     for (const [i, r] of [...replicas, ...replicas].entries()) {
       const rejected = await pay(r.url, `while-open-${i}`);
@@ -201,7 +159,7 @@ describe('the shared breaker in front of the gateway', () => {
       expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await rejected.json()).toMatchObject({ error: 'circuit_open' });
     }
-    expect(await reached(gateway, 'faulted')).toBe(reachedWhenOpened);
+    expect(await gateway.reached('faulted')).toBe(reachedWhenOpened);
 
     const views = await Promise.all(replicas.map((r) => circuit(r.url)));
     for (const [i, view] of views.entries()) {
@@ -222,12 +180,12 @@ describe('the shared breaker in front of the gateway', () => {
       await replica({ BREAKER_OPEN_MS: '300' }, 'r1'),
       await replica({ BREAKER_OPEN_MS: '300' }, 'r2'),
     ];
-    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
     for (let i = 0; i < 3; i += 1) await pay(replicas[i % 2]!.url, `trip-${i}`);
     await waitFor(async () => (await circuit(replicas[1]!.url)).state === 'open', 'open');
     // Healed but slow: the probe is still running while the other 19 calls arrive.
-    await setFaults(gateway, { latencyMs: 200 });
-    const approvedBefore = await reached(gateway, 'approved');
+    await gateway.setFaults({ latencyMs: 200 });
+    const approvedBefore = await gateway.reached('approved');
     await new Promise((resolve) => setTimeout(resolve, 350));
 
     const answers = await Promise.all(
@@ -237,7 +195,7 @@ describe('the shared breaker in front of the gateway', () => {
     );
     expect(answers.filter((status) => status === 201)).toHaveLength(1);
     expect(answers.filter((status) => status === 503)).toHaveLength(19);
-    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 1);
+    expect(await gateway.reached('approved')).toBe(approvedBefore + 1);
     await waitFor(
       async () =>
         (await Promise.all(replicas.map((r) => circuit(r.url)))).every((c) => c.state === 'closed'),
@@ -257,9 +215,9 @@ describe('the shared breaker in front of the gateway', () => {
       async () => (await circuit(b.url)).state === 'isolated',
       'b to see the isolation',
     );
-    const before = await reached(gateway, 'approved');
+    const before = await gateway.reached('approved');
     expect((await pay(b.url, 'isolated-1')).status).toBe(503);
-    expect(await reached(gateway, 'approved')).toBe(before);
+    expect(await gateway.reached('approved')).toBe(before);
 
     expect((await admin(b.url, 'reset')).status).toBe(200);
     await waitFor(async () => (await circuit(a.url)).state === 'closed', 'a to see the reset');
@@ -275,7 +233,7 @@ describe('fallback strategies', () => {
       QUEUE_SETTLE_INTERVAL_MS: '100',
     };
     const replicas = [await replica(env, 'r1'), await replica(env, 'r2'), await replica(env, 'r3')];
-    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
     for (let i = 0; i < 3; i += 1) await pay(replicas[i]!.url, `trip-${i}`);
     await waitFor(async () => (await circuit(replicas[0]!.url)).state === 'open', 'open');
 
@@ -289,8 +247,8 @@ describe('fallback strategies', () => {
     // A retry of a queued payment is answered from the queue, not charged.
     expect((await pay(replicas[1]!.url, 'queued-0')).status).toBe(202);
 
-    const approvedBefore = await reached(gateway, 'approved');
-    await setFaults(gateway, null);
+    const approvedBefore = await gateway.reached('approved');
+    await gateway.setFaults(null);
     await waitFor(async () => {
       const now = await Promise.all(
         pending.map(async (p) => (await fetch(`${replicas[0]!.url}/payments/${p.id}`)).json()),
@@ -298,7 +256,7 @@ describe('fallback strategies', () => {
       return now.every((p) => (p as Payment).status === 'approved');
     }, 'every queued payment to be settled');
 
-    expect(await reached(gateway, 'approved')).toBe(approvedBefore + 12);
+    expect(await gateway.reached('approved')).toBe(approvedBefore + 12);
     expect(await redis.connect().zcard('payments:queue')).toBe(0);
     const metrics = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
     expect(sampleValue(metrics, 'payments_fallback_total', { strategy: 'queue' })).toBeGreaterThan(
@@ -311,9 +269,9 @@ describe('fallback strategies', () => {
       FALLBACK_STRATEGY: 'secondary',
       SECONDARY_GATEWAY_URL: secondGateway.url,
     });
-    await setFaults(gateway, { errorRate: 1, errorStatus: 503 });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
     for (let i = 0; i < 3; i += 1) await pay(url, `trip-${i}`);
-    const before = await reached(secondGateway, 'approved');
+    const before = await secondGateway.reached('approved');
 
     const response = await pay(url, 'via-secondary');
     expect(response.status).toBe(201);
@@ -321,7 +279,7 @@ describe('fallback strategies', () => {
       status: 'approved',
       gateway: 'payment-gateway-secondary',
     });
-    expect(await reached(secondGateway, 'approved')).toBe(before + 1);
+    expect(await secondGateway.reached('approved')).toBe(before + 1);
   });
 
   it('refuses to start with the secondary strategy but no second gateway', async () => {

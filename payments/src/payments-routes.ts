@@ -1,8 +1,7 @@
 import {
   amountSchema,
   currencySchema,
-  IDEMPOTENCY_KEY_HEADER,
-  idempotencyKeySchema,
+  idempotencyKeyOf,
   notFound,
   parseInput,
 } from '@cb-lab/shared';
@@ -27,11 +26,7 @@ export function paymentsRouter(service: PaymentService): Router {
 
   router.post('/payments', async (req, res) => {
     const body = parseInput(paymentBodySchema, req.body);
-    const key = parseInput(
-      idempotencyKeySchema,
-      req.header(IDEMPOTENCY_KEY_HEADER),
-      'Idempotency-Key header',
-    );
+    const key = idempotencyKeyOf(req, { required: true });
     const { payment, replayed } = await service.pay(body, key);
     // 202 while the payment waits in the queue for the gateway; 201 once it has its answer.
     const status = payment.status === 'pending' ? 202 : replayed ? 200 : 201;

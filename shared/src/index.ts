@@ -39,6 +39,7 @@ export {
   amountSchema,
   currencySchema,
   IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeyOf,
   idempotencyKeySchema,
   isCurrencyCode,
   MAX_AMOUNT_MINOR,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseInput } from './validation';
 
 /** The largest amount the lab accepts, in minor units (one million in a two-decimal currency). */
 export const MAX_AMOUNT_MINOR = 100_000_000;
@@ -24,3 +25,25 @@ export const idempotencyKeySchema = z
   .regex(/^[\w.:-]{1,128}$/, 'expected 1 to 128 letters, digits or . _ : -');
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+interface HeaderSource {
+  header(name: string): string | undefined;
+}
+
+/**
+ * The request's Idempotency-Key, validated; `undefined` when the client sent
+ * none and `required` is false, a 400 naming the header when it is invalid.
+ */
+export function idempotencyKeyOf(req: HeaderSource, options: { required: true }): string;
+export function idempotencyKeyOf(
+  req: HeaderSource,
+  options: { required: false },
+): string | undefined;
+export function idempotencyKeyOf(
+  req: HeaderSource,
+  { required }: { required: boolean },
+): string | undefined {
+  const raw = req.header(IDEMPOTENCY_KEY_HEADER);
+  if (raw === undefined && !required) return undefined;
+  return parseInput(idempotencyKeySchema, raw, 'Idempotency-Key header');
+}
