@@ -68,6 +68,12 @@ export function instrumentBreaker(breaker: SharedCircuitBreaker, registry: Regis
   showState(breaker.state);
   metrics.storeUp.set({ breaker: name }, breaker.storeUp ? 1 : 0);
   for (const outcome of OUTCOMES) metrics.calls.inc({ breaker: name, outcome }, 0);
+  // Every series exists from the start, so rate() and increase() see the first transition too.
+  for (const from of BREAKER_STATES) {
+    for (const to of BREAKER_STATES) {
+      if (from !== to) metrics.transitions.inc({ breaker: name, from, to }, 0);
+    }
+  }
 
   breaker.onTransition(({ from, to }) => {
     metrics.transitions.inc({ breaker: name, from, to });
