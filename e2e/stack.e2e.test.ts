@@ -1,4 +1,5 @@
 import { labCli } from './lab-cli';
+import { observability } from './observability';
 import { sharedBreaker } from './shared-breaker';
 import { startStack, type Stack } from './stack';
 import { walkingSkeleton } from './walking-skeleton';
@@ -26,3 +27,4 @@ walkingSkeleton(running);
 sharedBreaker(running);
 walkthrough(running);
 labCli(running);
+observability(running);
