@@ -1,6 +1,7 @@
 import {
   amountSchema,
   currencySchema,
+  identifierSchema,
   idempotencyKeyOf,
   notFound,
   parseInput,
@@ -12,10 +13,7 @@ import type { OrderService } from './order-service';
 
 const orderBodySchema = z.object(
   {
-    customerId: z
-      .string({ error: 'expected a customer id string' })
-      .min(1, 'expected a non-empty customer id')
-      .max(128, 'expected at most 128 characters'),
+    customerId: identifierSchema('customer id'),
     amount: amountSchema,
     currency: currencySchema,
   },

@@ -67,7 +67,7 @@ describe('POST /charges', () => {
       { amount: 100, currency: 'XYZ', reference: 'x' },
       'currency: expected a known ISO 4217 currency code',
     ],
-    [{ amount: 100, currency: 'EUR' }, 'reference: expected a reference string'],
+    [{ amount: 100, currency: 'EUR' }, 'reference: expected reference as a string'],
     [[1, 2], 'expected a JSON object with amount, currency and reference'],
   ])('rejects %j with a 400 naming the problem', async (body, message) => {
     const response = await charge(body);

@@ -1,6 +1,7 @@
 import {
   amountSchema,
   currencySchema,
+  identifierSchema,
   idempotencyKeyOf,
   notFound,
   parseInput,
@@ -14,10 +15,7 @@ const chargeBodySchema = z.object(
   {
     amount: amountSchema,
     currency: currencySchema,
-    reference: z
-      .string({ error: 'expected a reference string (your own id for this charge)' })
-      .min(1, 'expected a non-empty reference')
-      .max(128, 'expected at most 128 characters'),
+    reference: identifierSchema('reference'),
   },
   { error: 'expected a JSON object with amount, currency and reference' },
 );

@@ -1,6 +1,7 @@
 import {
   amountSchema,
   currencySchema,
+  identifierSchema,
   idempotencyKeyOf,
   notFound,
   parseInput,
@@ -11,10 +12,7 @@ import type { PaymentService } from './payment-service';
 
 const paymentBodySchema = z.object(
   {
-    orderId: z
-      .string({ error: 'expected the id of the order being paid' })
-      .min(1, 'expected a non-empty order id')
-      .max(128, 'expected at most 128 characters'),
+    orderId: identifierSchema('order id'),
     amount: amountSchema,
     currency: currencySchema,
   },

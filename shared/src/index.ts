@@ -65,6 +65,6 @@ export {
   type RunServiceOptions,
   type ServiceContext,
 } from './service-runner';
-export { parseInput } from './validation';
+export { identifierSchema, parseInput } from './validation';
 export { DurableWorkQueue, type WorkQueueKeys } from './work-queue';
 export * from './breaker';
