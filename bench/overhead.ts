@@ -1,0 +1,198 @@
+/**
+ * Per-call overhead of a breaker, side by side in one run against one real
+ * Redis: a bare call, cockatiel's in-process breaker, the shared breaker and
+ * a naive per-call Redis breaker (pybreaker's storage pattern), in the closed
+ * success path, the closed failure path and open rejections, with the Redis
+ * commands each costs per call.
+ *
+ *   npm run bench:overhead            (BENCH_CALLS=20000 BENCH_ROUNDS=5 by default)
+ */
+import { performance } from 'node:perf_hooks';
+import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
+import { startRedis, type TestRedis } from '@cb-lab/testing';
+import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import { describeMachine } from './machine';
+import { NaiveRedisBreaker } from './naive-redis-breaker';
+import { writeSection } from './report';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Never reached: the failure path must stay closed. */
+const NEVER = Number.MAX_SAFE_INTEGER;
+
+type Path = 'closed success' | 'closed failure' | 'open rejection';
+const PATHS: readonly Path[] = ['closed success', 'closed failure', 'open rejection'];
+const SUBJECTS = ['bare call', 'cockatiel', 'shared breaker', 'naive Redis breaker'] as const;
+type Subject = (typeof SUBJECTS)[number];
+
+/** A protected call that yields to the event loop once, like fast I/O. */
+const succeed = () =>
+  new Promise<string>((resolve) =>
+    setImmediate(() => {
+      resolve('ok');
+    }),
+  );
+const fail = () =>
+  new Promise<never>((_, reject) =>
+    setImmediate(() => {
+      reject(new Error('down'));
+    }),
+  );
+
+type Runner = () => Promise<unknown>;
+
+async function subjectsFor(
+  redis: TestRedis,
+  teardown: (() => Promise<unknown>)[],
+): Promise<Record<Path, Record<Subject, Runner>>> {
+  const shared = async (name: string, threshold: number) => {
+    const store = new RedisBreakerStore(redis.url);
+    teardown.push(() => store.close());
+    const breaker = await new SharedCircuitBreaker(store, {
+      name,
+      trip: { mode: 'consecutive', threshold },
+      openMs: 3_600_000,
+    }).start();
+    teardown.push(async () => {
+      breaker.dispose();
+      await Promise.resolve();
+    });
+    return breaker;
+  };
+  const cockatiel = (threshold: number) =>
+    circuitBreaker(handleAll, {
+      halfOpenAfter: 3_600_000,
+      breaker: new ConsecutiveBreaker(threshold),
+    });
+  const naive = (key: string, threshold: number) =>
+    new NaiveRedisBreaker(redis.connect(), key, threshold);
+  const swallow = (run: () => Promise<unknown>) => () => run().catch(() => undefined);
+
+  const [sharedClosed, sharedFailing, sharedOpen] = await Promise.all([
+    shared('bench-closed', NEVER),
+    shared('bench-failing', NEVER),
+    shared('bench-open', 1),
+  ]);
+  await swallow(() => sharedOpen.execute(fail))();
+  await sharedOpen.flush();
+  const cockatielOpen = cockatiel(1);
+  await swallow(() => cockatielOpen.execute(fail))();
+  const naiveOpen = naive('bench:naive:open', 1);
+  await naiveOpen.forceOpen();
+  const [cockatielClosed, cockatielFailing] = [cockatiel(NEVER), cockatiel(NEVER)];
+  const [naiveClosed, naiveFailing] = [
+    naive('bench:naive:closed', NEVER),
+    naive('bench:naive:failing', NEVER),
+  ];
+
+  return {
+    'closed success': {
+      'bare call': succeed,
+      cockatiel: () => cockatielClosed.execute(succeed),
+      'shared breaker': () => sharedClosed.execute(succeed),
+      'naive Redis breaker': () => naiveClosed.execute(succeed),
+    },
+    'closed failure': {
+      'bare call': swallow(fail),
+      cockatiel: swallow(() => cockatielFailing.execute(fail)),
+      'shared breaker': swallow(() => sharedFailing.execute(fail)),
+      'naive Redis breaker': swallow(() => naiveFailing.execute(fail)),
+    },
+    'open rejection': {
+      // A bare call has nothing to reject with: it is the cost of the failing call itself.
+      'bare call': swallow(fail),
+      cockatiel: swallow(() => cockatielOpen.execute(succeed)),
+      'shared breaker': swallow(() => sharedOpen.execute(succeed)),
+      'naive Redis breaker': swallow(() => naiveOpen.execute(succeed)),
+    },
+  };
+}
+
+const commandTotal = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([name]) => name !== 'info')
+    .reduce((sum, [, calls]) => sum + calls, 0);
+
+interface Measurement {
+  nsPerCall: number;
+  commandsPerCall: number;
+}
+
+async function measure(redis: TestRedis, run: Runner): Promise<Measurement> {
+  const before = commandTotal(await redis.commandCounts());
+  const started = performance.now();
+  for (let i = 0; i < CALLS; i += 1) await run();
+  const elapsed = performance.now() - started;
+  // Let batched outcome writes land before counting them.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = commandTotal(await redis.commandCounts());
+  return { nsPerCall: (elapsed * 1e6) / CALLS, commandsPerCall: (after - before) / CALLS };
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const teardown: (() => Promise<unknown>)[] = [];
+  try {
+    const machine = await describeMachine(redis.connect());
+    process.stdout.write(
+      `Per-call overhead, ${CALLS} sequential calls × ${ROUNDS} rounds, on ${machine}\n\n`,
+    );
+    const subjects = await subjectsFor(redis, teardown);
+    const results = new Map<string, Measurement[]>();
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const path of PATHS) {
+        // Subjects take turns within a round, so a noisy moment hurts them alike.
+        for (const subject of SUBJECTS) {
+          const key = `${path}|${subject}`;
+          results.set(key, [
+            ...(results.get(key) ?? []),
+            await measure(redis, subjects[path][subject]),
+          ]);
+        }
+      }
+    }
+
+    const rows = PATHS.flatMap((path) => {
+      const ns = (subject: Subject) =>
+        median((results.get(`${path}|${subject}`) ?? []).map((m) => m.nsPerCall));
+      return SUBJECTS.map((subject) => ({
+        path,
+        subject,
+        ns: ns(subject),
+        vsCockatiel: ns(subject) / ns('cockatiel'),
+        naiveOverThis: ns('naive Redis breaker') / ns(subject),
+        commands: median((results.get(`${path}|${subject}`) ?? []).map((m) => m.commandsPerCall)),
+      }));
+    });
+    const table = [
+      '| path | subject | µs per call | × cockatiel | naive ÷ this | Redis commands per call |',
+      '| --- | --- | ---: | ---: | ---: | ---: |',
+      ...rows.map(
+        (r) =>
+          `| ${r.path} | ${r.subject} | ${(r.ns / 1_000).toFixed(2)} | ${r.vsCockatiel.toFixed(2)} | ${r.naiveOverThis.toFixed(1)} | ${r.commands.toFixed(3)} |`,
+      ),
+    ].join('\n');
+    process.stdout.write(`${table}\n`);
+    await writeSection(
+      'overhead',
+      [
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}: ${CALLS} sequential calls per subject and path, ${ROUNDS} rounds with the subjects taking turns; medians. Each protected call yields to the event loop once (like fast I/O), so the bare call is the floor. Redis commands are counted with \`INFO commandstats\` deltas.`,
+        '',
+        table,
+      ].join('\n'),
+    );
+  } finally {
+    for (const step of teardown.reverse()) await step().catch(() => undefined);
+    await redis.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:overhead could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,23 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const FILE = path.resolve(__dirname, '../docs/benchmarks.md');
+
+/**
+ * Replaces one benchmark's section of docs/benchmarks.md (between its
+ * `<!-- bench:NAME -->` markers) with the figures of this run, leaving the
+ * other benchmarks' figures as they were.
+ */
+export async function writeSection(name: string, markdown: string): Promise<void> {
+  const [begin, end] = [`<!-- bench:${name}:begin -->`, `<!-- bench:${name}:end -->`];
+  const current = await readFile(FILE, 'utf8').catch(() => '# Benchmarks\n');
+  const start = current.indexOf(begin);
+  const stop = current.indexOf(end);
+  const section = `${begin}\n\n${markdown}\n\n${end}`;
+  const next =
+    start >= 0 && stop > start
+      ? `${current.slice(0, start)}${section}${current.slice(stop + end.length)}`
+      : `${current.trimEnd()}\n\n${section}\n`;
+  await writeFile(FILE, next);
+  process.stdout.write(`\nWritten to ${path.relative(process.cwd(), FILE)}\n`);
+}
