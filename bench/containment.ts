@@ -1,0 +1,236 @@
+/**
+ * Containment: N replicas under steady load when the protected service fails
+ * hard. How many calls still reach it until every replica rejects, how fast a
+ * transition reaches every replica, and how many probes each open period lets
+ * through. The shared breaker (one state in Redis, each replica on its own
+ * connections) against per-replica cockatiel breakers with the same settings
+ * and against no breaker at all, side by side in one run.
+ *
+ *   npm run bench:containment        (BENCH_TRIALS=5 by default)
+ */
+import { performance } from 'node:perf_hooks';
+import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
+import { startRedis, type TestRedis } from '@cb-lab/testing';
+import {
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleAll,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
+import { describeMachine } from './machine';
+import { writeSection } from './report';
+
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
+const THRESHOLD = 5;
+/** Calls per second each replica sends, each taking about a millisecond. */
+const RATE_PER_REPLICA = 200;
+const OPEN_MS = 250;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const quantile = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[
+    Math.min(values.length - 1, Math.ceil(q * values.length) - 1)
+  ] ?? Number.NaN;
+
+/** The protected service: counts the calls that reach it, and fails hard once broken. */
+class Dependency {
+  broken = false;
+  calls = 0;
+
+  call = async (): Promise<string> => {
+    this.calls += 1;
+    await sleep(1);
+    if (this.broken) throw new Error('dependency down');
+    return 'ok';
+  };
+}
+
+interface Replica {
+  execute(fn: () => Promise<string>): Promise<unknown>;
+  readonly open: boolean;
+}
+
+type Kind = 'shared breaker' | 'local cockatiel breakers' | 'no breaker';
+const KINDS: readonly Kind[] = ['shared breaker', 'local cockatiel breakers', 'no breaker'];
+
+interface Cluster {
+  replicas: Replica[];
+  /** ms from the first replica opening to each other replica opening (shared breaker only). */
+  propagation: number[];
+  close(): Promise<void>;
+}
+
+async function cluster(kind: Kind, size: number, redis: TestRedis, name: string): Promise<Cluster> {
+  const propagation: number[] = [];
+  if (kind === 'no breaker') {
+    return {
+      replicas: Array.from({ length: size }, () => ({ execute: (fn) => fn(), open: false })),
+      propagation,
+      close: () => Promise.resolve(),
+    };
+  }
+  if (kind === 'local cockatiel breakers') {
+    const policies: CircuitBreakerPolicy[] = Array.from({ length: size }, () =>
+      circuitBreaker(handleAll, {
+        halfOpenAfter: OPEN_MS,
+        breaker: new ConsecutiveBreaker(THRESHOLD),
+      }),
+    );
+    return {
+      replicas: policies.map((policy) => ({
+        execute: (fn) => policy.execute(fn),
+        get open() {
+          return policy.state !== CircuitState.Closed;
+        },
+      })),
+      propagation,
+      close: () => Promise.resolve(),
+    };
+  }
+  const stores: RedisBreakerStore[] = [];
+  const breakers: SharedCircuitBreaker[] = [];
+  let firstOpenAt: number | undefined;
+  for (let i = 0; i < size; i += 1) {
+    const store = new RedisBreakerStore(redis.url);
+    const breaker = await new SharedCircuitBreaker(store, {
+      name,
+      replica: `r${i}`,
+      trip: { mode: 'consecutive', threshold: THRESHOLD },
+      openMs: OPEN_MS,
+    }).start();
+    breaker.onTransition(({ from, to }) => {
+      if (from !== 'closed' || to !== 'open') return;
+      const now = performance.now();
+      if (firstOpenAt === undefined) firstOpenAt = now;
+      else propagation.push(now - firstOpenAt);
+    });
+    stores.push(store);
+    breakers.push(breaker);
+  }
+  return {
+    replicas: breakers.map((breaker) => ({
+      execute: (fn) => breaker.execute(fn),
+      get open() {
+        return breaker.state !== 'closed';
+      },
+    })),
+    propagation,
+    close: async () => {
+      for (const breaker of breakers) breaker.dispose();
+      await Promise.all(stores.map((store) => store.close()));
+    },
+  };
+}
+
+/** Every replica sends calls at its rate until `until` resolves. */
+function steadyLoad(
+  replicas: Replica[],
+  dependency: Dependency,
+  stop: { stopped: boolean },
+): Promise<void> {
+  return Promise.all(
+    replicas.map(async (replica) => {
+      const inFlight = new Set<Promise<unknown>>();
+      while (!stop.stopped) {
+        const call = replica.execute(dependency.call).catch(() => undefined);
+        inFlight.add(call);
+        void call.finally(() => inFlight.delete(call));
+        await sleep(1_000 / RATE_PER_REPLICA);
+      }
+      await Promise.all(inFlight);
+    }),
+  ).then(() => undefined);
+}
+
+interface Trial {
+  reachedUntilAllRejected: number;
+  propagation: number[];
+  /** Calls that reached the broken dependency per open period after the first one. */
+  probesPerPeriod: number;
+}
+
+async function trial(kind: Kind, size: number, redis: TestRedis, name: string): Promise<Trial> {
+  const dependency = new Dependency();
+  const replicas = await cluster(kind, size, redis, name);
+  const stop = { stopped: false };
+  const load = steadyLoad(replicas.replicas, dependency, stop);
+  await sleep(200);
+  dependency.broken = true;
+  const callsAtBreak = dependency.calls;
+  const brokeAt = performance.now();
+  // Until every replica rejects (the no-breaker cluster never does: it gets a fixed second).
+  while (performance.now() - brokeAt < 1_000 && !replicas.replicas.every((r) => r.open))
+    await sleep(0.2);
+  const reachedUntilAllRejected = dependency.calls - callsAtBreak;
+  // Then ten open periods with the dependency still broken: what gets through is probes.
+  const probesFrom = dependency.calls;
+  await sleep(OPEN_MS * 10);
+  const probesPerPeriod = (dependency.calls - probesFrom) / 10;
+  stop.stopped = true;
+  await load;
+  await replicas.close();
+  return { reachedUntilAllRejected, propagation: replicas.propagation, probesPerPeriod };
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  try {
+    const connection = redis.connect();
+    const machine = await describeMachine(connection);
+    const rttStarted = performance.now();
+    for (let i = 0; i < 200; i += 1) await connection.ping();
+    const roundTripMs = (performance.now() - rttStarted) / 200;
+    process.stdout.write(
+      `Containment, ${TRIALS} trials, threshold ${THRESHOLD}, ${RATE_PER_REPLICA} calls/s per replica, open ${OPEN_MS} ms, on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs\n\n`,
+    );
+    const rows: string[] = [];
+    let trialNumber = 0;
+    for (const size of [3, 10]) {
+      for (const kind of KINDS) {
+        const trials: Trial[] = [];
+        for (let t = 0; t < TRIALS; t += 1)
+          trials.push(await trial(kind, size, redis, `containment-${(trialNumber += 1)}`));
+        const delays = trials.flatMap((t) => t.propagation).map((ms) => ms / roundTripMs);
+        const target =
+          kind === 'shared breaker'
+            ? `≤ ${THRESHOLD} + in flight`
+            : kind === 'local cockatiel breakers'
+              ? `≤ ${size * THRESHOLD} + in flight`
+              : '–';
+        rows.push(
+          `| ${size} | ${kind} | ${median(trials.map((t) => t.reachedUntilAllRejected))} (max ${Math.max(...trials.map((t) => t.reachedUntilAllRejected))}) | ${target} | ${
+            delays.length === 0
+              ? '–'
+              : `${quantile(delays, 0.5).toFixed(1)} / ${quantile(delays, 0.99).toFixed(1)}`
+          } | ${median(trials.map((t) => t.probesPerPeriod)).toFixed(2)} |`,
+        );
+        process.stdout.write(`${rows[rows.length - 1] ?? ''}\n`);
+      }
+    }
+    const table = [
+      '| replicas | breaker | calls reaching the dependency after it broke, until every replica rejects (median) | bound | propagation p50 / p99 (Redis round trips) | calls per open period while broken (median) |',
+      '| ---: | --- | ---: | --- | ---: | ---: |',
+      ...rows,
+    ].join('\n');
+    await writeSection(
+      'containment',
+      [
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs. ${TRIALS} trials per row; each replica sends ${RATE_PER_REPLICA} calls/s of about 1 ms; the dependency then fails hard. "In flight" are calls already started when the breaker opened (about ${RATE_PER_REPLICA / 1_000} per replica per millisecond of propagation). Without a breaker, the count is one second of traffic.`,
+        '',
+        table,
+      ].join('\n'),
+    );
+  } finally {
+    await redis.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:containment could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
