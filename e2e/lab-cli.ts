@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePortRange } from './ports';
-import type { Stack } from './stack';
+import { freePortRange, type Stack } from '@cb-lab/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'lab/dist/cli.js');

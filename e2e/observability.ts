@@ -1,6 +1,5 @@
-import { waitFor } from '@cb-lab/testing';
+import { waitFor, type Stack } from '@cb-lab/testing';
 import { defaultVariableValues, labDashboards, panelQueries } from '../grafana/src';
-import type { Stack } from './stack';
 
 interface RangeSeries {
   metric: Record<string, string>;

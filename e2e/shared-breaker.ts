@@ -1,5 +1,4 @@
-import { sampleValue, waitFor } from '@cb-lab/testing';
-import { E2E_BREAKER_OPEN_MS, type Stack } from './stack';
+import { sampleValue, waitFor, COMPOSE_BREAKER_OPEN_MS, type Stack } from '@cb-lab/testing';
 
 interface Order {
   id: string;
@@ -113,7 +112,7 @@ export function sharedBreaker(running: () => Stack): void {
       });
 
       // Steady traffic for a little over two open periods, the gateway failing throughout.
-      const until = Date.now() + 2 * E2E_BREAKER_OPEN_MS + 1_000;
+      const until = Date.now() + 2 * COMPOSE_BREAKER_OPEN_MS + 1_000;
       let placed = 0;
       while (Date.now() < until) {
         const order = await placeOrder();
@@ -141,7 +140,7 @@ export function sharedBreaker(running: () => Stack): void {
 
     it('closes everywhere once the gateway heals, and orders are paid again', async () => {
       await setFaults(null);
-      await sleep(E2E_BREAKER_OPEN_MS);
+      await sleep(COMPOSE_BREAKER_OPEN_MS);
       await waitFor(
         async () => (await placeOrder()).status === 'paid',
         'an order to be paid again',

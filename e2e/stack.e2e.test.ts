@@ -1,7 +1,7 @@
 import { labCli } from './lab-cli';
 import { observability } from './observability';
 import { sharedBreaker } from './shared-breaker';
-import { startStack, type Stack } from './stack';
+import { startStack, type Stack } from '@cb-lab/testing';
 import { walkingSkeleton } from './walking-skeleton';
 import { walkthrough } from './walkthrough';
 

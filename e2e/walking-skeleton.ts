@@ -1,5 +1,4 @@
-import { sampleValue, waitFor } from '@cb-lab/testing';
-import type { Stack } from './stack';
+import { sampleValue, waitFor, type Stack } from '@cb-lab/testing';
 
 interface Order {
   id: string;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { README_VARIABLES, render, runWalkthrough } from '../lab/src/walkthrough/run-walkthrough';
 import { WALKTHROUGH } from '../lab/src/walkthrough/steps';
-import { E2E_BREAKER_OPEN_MS, type Stack } from './stack';
+import { COMPOSE_BREAKER_OPEN_MS, type Stack } from '@cb-lab/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -28,7 +28,7 @@ export function walkthrough(running: () => Stack): void {
           gateway: host(stack.gateway),
           loadGenerator: host(stack.loadGenerator),
           token: stack.adminToken,
-          openSeconds: Math.ceil(E2E_BREAKER_OPEN_MS / 1_000),
+          openSeconds: Math.ceil(COMPOSE_BREAKER_OPEN_MS / 1_000),
         },
         labCommand: `node ${path.join(ROOT, 'lab/dist/cli.js')}`,
         env: {

@@ -225,6 +225,35 @@ describe('the shared breaker in front of the gateway', () => {
   });
 });
 
+describe('without the breaker (BREAKER_ENABLED=false)', () => {
+  it('sends every payment to the failing gateway, never opens, and says it has no breaker', async () => {
+    const replicas = [
+      await replica({ BREAKER_ENABLED: 'false' }, 'r1'),
+      await replica({ BREAKER_ENABLED: 'false' }, 'r2'),
+    ];
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
+    const before = await gateway.reached('faulted');
+    // Four times the threshold of 3: a breaker would have stopped most of these.
+    for (let i = 0; i < 12; i += 1)
+      expect((await pay(replicas[i % 2]!.url, `unprotected-${i}`)).status).toBe(502);
+    expect(await gateway.reached('faulted')).toBe(before + 12);
+
+    expect(await circuit(replicas[0]!.url)).toMatchObject({
+      enabled: false,
+      state: 'closed',
+      redis: null,
+    });
+    const isolate = await fetch(`${replicas[0]!.url}/payments/circuit/isolate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    expect(isolate.status).toBe(409);
+    expect(await isolate.json()).toMatchObject({ error: 'breaker_disabled' });
+    const metrics = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
+    expect(metrics).not.toContain('circuit_breaker_state');
+  });
+});
+
 describe('fallback strategies', () => {
   it('queue: accepts payments as pending while open, then settles each exactly once after recovery', async () => {
     const env = {

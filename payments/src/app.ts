@@ -82,6 +82,9 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
     readiness: [redisReadiness(redis)],
     // The circuit routes come first so "circuit" is never taken for a payment id.
     routes: (app) =>
-      app.use(circuitRouter(primary.breaker, config.ADMIN_TOKEN), paymentsRouter(service)),
+      app.use(
+        circuitRouter(primary.breaker, config.ADMIN_TOKEN, { enabled: primary.breakerEnabled }),
+        paymentsRouter(service),
+      ),
   });
 }

@@ -23,18 +23,33 @@ const adminBodySchema = z
  * local view, and the shared state read from Redis now. Admin calls isolate
  * (force open) or reset the breaker for the whole cluster.
  */
-export function circuitRouter(breaker: SharedCircuitBreaker, adminToken: string): Router {
+export function circuitRouter(
+  breaker: SharedCircuitBreaker,
+  adminToken: string,
+  { enabled = true }: { enabled?: boolean } = {},
+): Router {
   const router = Router();
+  const describe = async () => ({
+    enabled,
+    ...breaker.snapshot(),
+    // A disabled breaker takes no part in the shared state.
+    redis: enabled ? await breaker.readShared().catch(() => null) : null,
+  });
 
   router.get('/payments/circuit', async (_req, res) => {
-    const redis = await breaker.readShared().catch(() => null);
-    res.json({ ...breaker.snapshot(), redis });
+    res.json(await describe());
   });
 
   const change =
     (action: 'isolate' | 'reset'): RequestHandler =>
     async (req, res) => {
       const reason = parseInput(adminBodySchema, req.body)?.reason;
+      if (!enabled)
+        throw new HttpError(
+          409,
+          'breaker_disabled',
+          'this replica runs without its circuit breaker (BREAKER_ENABLED=false)',
+        );
       try {
         if (action === 'isolate') await breaker.isolate(reason ?? 'isolated through the admin API');
         else await breaker.reset(reason ?? 'reset through the admin API');
@@ -45,7 +60,7 @@ export function circuitRouter(breaker: SharedCircuitBreaker, adminToken: string)
           'Redis cannot be reached; the cluster-wide state cannot change now',
         );
       }
-      res.json({ ...breaker.snapshot(), redis: await breaker.readShared().catch(() => null) });
+      res.json(await describe());
     };
 
   const guard = requireAdminToken(adminToken);

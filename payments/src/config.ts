@@ -19,6 +19,11 @@ export const paymentsConfigSchema = z
     /** How often each replica looks for queued payments to settle (`queue` strategy). */
     QUEUE_SETTLE_INTERVAL_MS: env.int({ min: 50, max: 600_000, default: 1_000 }),
 
+    /**
+     * `false` takes the breaker out of the gateway calls (they keep their timeout), to see
+     * and measure the same stack without it.
+     */
+    BREAKER_ENABLED: env.boolean({ default: true }),
     /** `consecutive` failures (pybreaker's `fail_max`) or failure `rate` over a sliding window. */
     BREAKER_MODE: env.oneOf(['consecutive', 'rate'], 'consecutive'),
     /** Consecutive mode: the breaker opens after this many consecutive gateway failures. */

@@ -30,7 +30,8 @@ const neverReachedGateway = (error: unknown): boolean =>
 /**
  * One gateway behind its own shared breaker: retry (only where safe) outside
  * the breaker so each attempt counts, the breaker, then a timeout on every
- * attempt so a silent gateway is a failure, not a hang.
+ * attempt so a silent gateway is a failure, not a hang. With the breaker
+ * disabled the same policy runs without it.
  */
 export class GatewayRoute {
   readonly #policy: IPolicy;
@@ -40,12 +41,16 @@ export class GatewayRoute {
     readonly breaker: SharedCircuitBreaker,
     private readonly client: GatewayClient,
     timeoutMs: number,
+    readonly breakerEnabled = true,
   ) {
-    this.#policy = wrap(
-      retry(handleWhen(neverReachedGateway), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
-      breaker,
-      timeout(timeoutMs, TimeoutStrategy.Aggressive),
-    );
+    const retryIfSafe = retry(handleWhen(neverReachedGateway), {
+      maxAttempts: 1,
+      backoff: new ConstantBackoff(50),
+    });
+    const attemptTimeout = timeout(timeoutMs, TimeoutStrategy.Aggressive);
+    this.#policy = breakerEnabled
+      ? wrap(retryIfSafe, breaker, attemptTimeout)
+      : wrap(retryIfSafe, attemptTimeout);
   }
 
   /** Charges `payment`, its id as the gateway's idempotency key. Throws BrokenCircuitError while open. */
@@ -99,6 +104,14 @@ export async function startGatewayRoute({
     probeLeaseMs: 2 * config.GATEWAY_TIMEOUT_MS + 1_000,
     whenStoreDown: config.BREAKER_WHEN_STORE_DOWN,
   });
+  const client = new GatewayClient({ baseURL: url, timeoutMs: config.GATEWAY_TIMEOUT_MS, logger });
+  if (!config.BREAKER_ENABLED) {
+    // Not started: it neither reads nor writes the shared state, and exports no breaker series.
+    logger.warn('circuit breaker disabled (BREAKER_ENABLED=false): gateway calls only time out', {
+      breaker: name,
+    });
+    return new GatewayRoute(name, breaker, client, config.GATEWAY_TIMEOUT_MS, false);
+  }
   instrumentBreaker(breaker, metrics.registry);
   breaker.onTransition(({ from, to, reason }) => {
     logger.info('circuit breaker transition', { breaker: name, from, to, reason });
@@ -113,6 +126,5 @@ export async function startGatewayRoute({
       });
   });
   await breaker.start();
-  const client = new GatewayClient({ baseURL: url, timeoutMs: config.GATEWAY_TIMEOUT_MS, logger });
   return new GatewayRoute(name, breaker, client, config.GATEWAY_TIMEOUT_MS);
 }

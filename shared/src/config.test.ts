@@ -90,6 +90,15 @@ describe('env builders', () => {
     });
   });
 
+  it('takes only true or false for a boolean, and says so', () => {
+    const flags = z.object({ ENABLED: env.boolean({ default: true }) });
+    expect(loadConfig(flags, {})).toEqual({ ENABLED: true });
+    expect(loadConfig(flags, { ENABLED: 'false' })).toEqual({ ENABLED: false });
+    expect(() => loadConfig(flags, { ENABLED: 'no' })).toThrow(
+      'ENABLED: expected true or false (got "no")',
+    );
+  });
+
   it('explains bad decimals and optional integers', () => {
     expect(() => loadConfig(schema, { RATIO: '1.5', SLOW_MS: 'soon' })).toThrow(
       /RATIO: expected a number from 0 to 1 \(got "1.5"\)\n {2}- SLOW_MS: expected an integer from 1 to/,

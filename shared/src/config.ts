@@ -111,6 +111,15 @@ export const env = {
     return fallback === undefined ? schema : schema.optional().transform((v) => v ?? fallback);
   },
 
+  /** `true` or `false`, spelled out: a typo must not silently mean either. */
+  boolean({ default: fallback }: { default?: boolean } = {}) {
+    const expected = 'expected true or false';
+    const schema = z
+      .enum(['true', 'false'], { error: expected })
+      .transform((value) => value === 'true');
+    return fallback === undefined ? schema : schema.optional().transform((v) => v ?? fallback);
+  },
+
   oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback?: T[number]) {
     const expected = `expected one of ${values.join(', ')}`;
     const schema = z.enum(values, { error: expected });

@@ -5,3 +5,14 @@ export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';
 export { startRedis, type TestRedis } from './redis';
 export { Teardown } from './teardown';
 export { waitFor } from './wait-for';
+export { freePortRange } from './ports';
+export {
+  COMPOSE_BREAKER_OPEN_MS,
+  PAYMENTS_REPLICAS,
+  STACK_SERVICES,
+  startStack,
+  type Stack,
+  type StackContainer,
+  type StackOptions,
+  type StackService,
+} from './stack';

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { images } from '@cb-lab/testing';
 import {
   DockerComposeEnvironment,
+  getContainerRuntimeClient,
   Wait,
   type StartedDockerComposeEnvironment,
 } from 'testcontainers';
+import { images } from './images';
 import { freePortRange } from './ports';
 
 /** Every compose service except grafana, which has no image on machines without a registry. */
@@ -18,16 +19,34 @@ export const STACK_SERVICES = [
   'load-generator',
   'prometheus',
 ] as const;
+export type StackService = (typeof STACK_SERVICES)[number];
 export const PAYMENTS_REPLICAS = 3;
-/**
- * The breaker's open period under compose (its default). The e2e tests keep it: the README's
- * walkthrough claims what happens within one open period, and is checked as written.
- */
-export const E2E_BREAKER_OPEN_MS = 10_000;
+/** The breaker's open period of docker-compose.yml, pinned so a variable in the caller's shell cannot change it. */
+export const COMPOSE_BREAKER_OPEN_MS = 10_000;
+
+export interface StackOptions {
+  /** Compose variables on top of the ones that place the stack (ports, images, token). */
+  environment?: Readonly<Record<string, string>>;
+  /** The services to start (with what they depend on); all but grafana by default. */
+  services?: readonly StackService[];
+}
+
+/** Docker operations on one container of the stack, by compose container name (`redis-1` …). */
+export interface StackContainer {
+  /** Freezes its processes: connections stay open and nothing answers. */
+  pause(): Promise<void>;
+  unpause(): Promise<void>;
+  /** Kills it at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  /** Memory in use now, in bytes, as `docker stats` reports it. */
+  memoryBytes(): Promise<number>;
+}
 
 export interface Stack {
   readonly orders: string;
   readonly gateway: string;
+  readonly secondaryGateway: string;
   readonly prometheus: string;
   readonly loadGenerator: string;
   /** Base URL of each payments replica, by compose container name (`payments-1` …). */
@@ -35,22 +54,24 @@ export interface Stack {
   readonly environment: StartedDockerComposeEnvironment;
   /** The admin token this stack was started with (a fresh one per run). */
   readonly adminToken: string;
+  container(name: string): StackContainer;
   down(): Promise<void>;
 }
 
 /**
  * Builds the images and brings up the real docker-compose.yml on free host
- * ports, waiting for every container's healthcheck.
+ * ports, waiting for every container's healthcheck, so it never collides
+ * with a lab the user already has running on the default ports.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [orders, gateway, prometheus, secondaryGateway, loadGenerator] = await freePortRange(5);
   const payments = await freePortRange(
     PAYMENTS_REPLICAS,
     new Set([orders, gateway, prometheus, secondaryGateway, loadGenerator].map(Number)),
   );
-  const adminToken = `e2e-${randomUUID()}`;
+  const adminToken = `stack-${randomUUID()}`;
   const environment = await new DockerComposeEnvironment(
-    path.resolve(__dirname, '..'),
+    path.resolve(__dirname, '../..'),
     'docker-compose.yml',
   )
     .withBuild()
@@ -65,11 +86,12 @@ export async function startStack(): Promise<Stack> {
       SECONDARY_GATEWAY_HOST_PORT: String(secondaryGateway),
       LOAD_GENERATOR_HOST_PORT: String(loadGenerator),
       ADMIN_TOKEN: adminToken,
-      BREAKER_OPEN_MS: String(E2E_BREAKER_OPEN_MS),
+      BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
+      ...options.environment,
     })
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(300_000)
-    .up([...STACK_SERVICES]);
+    .up([...(options.services ?? STACK_SERVICES)]);
 
   const url = (port: number | undefined) => `http://127.0.0.1:${port}`;
   const replicas = Object.fromEntries(
@@ -78,14 +100,31 @@ export async function startStack(): Promise<Stack> {
       return [name, url(environment.getContainer(name).getMappedPort(8080))];
     }),
   );
+  const runtime = await getContainerRuntimeClient();
   return {
     orders: url(orders),
     gateway: url(gateway),
+    secondaryGateway: url(secondaryGateway),
     prometheus: url(prometheus),
     loadGenerator: url(loadGenerator),
     payments: replicas,
     environment,
     adminToken,
+    container(name) {
+      const docker = runtime.container.getById(environment.getContainer(name).getId());
+      return {
+        pause: () => docker.pause(),
+        unpause: () => docker.unpause(),
+        kill: () => docker.kill(),
+        start: () => docker.start(),
+        async memoryBytes() {
+          const stats = await docker.stats({ stream: false });
+          // What `docker stats` shows: usage minus the reclaimable page cache.
+          const cache = stats.memory_stats.stats?.inactive_file ?? 0;
+          return stats.memory_stats.usage - cache;
+        },
+      };
+    },
     down: async () => {
       await environment.down({ removeVolumes: true, timeout: 20_000 });
     },
