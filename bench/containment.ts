@@ -18,7 +18,8 @@ import {
   handleAll,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { describeMachine } from './machine';
+import { describeMachine, redisVersionOf } from './machine';
+import { runBenchmark } from './run';
 import { writeSection } from './report';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5);
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   try {
     const connection = redis.connect();
-    const machine = await describeMachine(connection);
+    const machine = describeMachine(await redisVersionOf(connection));
     const rttStarted = performance.now();
     for (let i = 0; i < 200; i += 1) await connection.ping();
     const roundTripMs = (performance.now() - rttStarted) / 200;
@@ -228,9 +229,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:containment could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBenchmark('bench:containment', main);

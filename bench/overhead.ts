@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
 import { startRedis, type TestRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import { describeMachine } from './machine';
+import { describeMachine, redisVersionOf } from './machine';
+import { runBenchmark } from './run';
 import { NaiveRedisBreaker } from './naive-redis-breaker';
 import { writeSection } from './report';
 
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   const teardown: (() => Promise<unknown>)[] = [];
   try {
-    const machine = await describeMachine(redis.connect());
+    const machine = describeMachine(await redisVersionOf(redis.connect()));
     process.stdout.write(
       `Per-call overhead, ${CALLS} sequential calls × ${ROUNDS} rounds, on ${machine}\n\n`,
     );
@@ -190,9 +191,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:overhead could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBenchmark('bench:overhead', main);

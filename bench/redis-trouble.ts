@@ -12,7 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
 import { startRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import { describeMachine } from './machine';
+import { describeMachine, redisVersionOf } from './machine';
+import { runBenchmark } from './run';
 import { writeSection } from './report';
 
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5_000);
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
     await Promise.all(inFlight);
   })();
 
-  const machine = await describeMachine(redis.connect());
+  const machine = describeMachine(await redisVersionOf(redis.connect()));
   try {
     process.stdout.write(
       `Redis trouble, ${RATE} calls/s per subject, phases of ${PHASE_MS} ms, on ${machine}\n\n`,
@@ -141,9 +142,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bench:redis-trouble could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBenchmark('bench:redis-trouble', main);

@@ -21,3 +21,10 @@ export async function writeSection(name: string, markdown: string): Promise<void
   await writeFile(FILE, next);
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), FILE)}\n`);
 }
+
+/** Writes a chart beside docs/benchmarks.md, which links it as `NAME.svg`. */
+export async function writeChart(name: string, svg: string): Promise<void> {
+  const file = path.resolve(path.dirname(FILE), `${name}.svg`);
+  await writeFile(file, svg);
+  process.stdout.write(`Chart written to ${path.relative(process.cwd(), file)}\n`);
+}

@@ -175,6 +175,18 @@ describe('the shared breaker in front of the gateway', () => {
     }
   });
 
+  it('counts a gateway that stops answering: the timeouts open the breaker and are answered 504', async () => {
+    const { url } = await replica({ GATEWAY_TIMEOUT_MS: '200' });
+    await gateway.setFaults({ timeoutRate: 1 });
+    for (let i = 0; i < 3; i += 1) {
+      const timedOut = await pay(url, `silent-${i}`);
+      expect(timedOut.status).toBe(504);
+      expect(await timedOut.json()).toMatchObject({ error: 'gateway_timeout' });
+    }
+    expect(await circuit(url)).toMatchObject({ state: 'open', failures: 3 });
+    expect((await pay(url, 'while-open')).status).toBe(503);
+  });
+
   it('lets one probe through per open period and closes everywhere when the gateway heals', async () => {
     const replicas = [
       await replica({ BREAKER_OPEN_MS: '300' }, 'r1'),

@@ -1,5 +1,6 @@
 import {
   instrumentBreaker,
+  isTaskCancelled,
   SharedCircuitBreaker,
   type Logger,
   type RedisBreakerStore,
@@ -8,7 +9,6 @@ import {
 import {
   ConstantBackoff,
   handleWhen,
-  isTaskCancelledError,
   retry,
   timeout,
   TimeoutStrategy,
@@ -21,7 +21,7 @@ import type { Payment } from './payment';
 
 /** Gateway outages and our own timeouts trip the breaker; declines and 4xx never do. */
 export const countsAsGatewayFailure = (error: unknown): boolean =>
-  isGatewayUnavailable(error) || isTaskCancelledError(error);
+  isGatewayUnavailable(error) || isTaskCancelled(error);
 
 /** A refused connection never reached the gateway, so trying once more cannot charge twice. */
 const neverReachedGateway = (error: unknown): boolean =>

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
-import { isBrokenCircuitError, isTaskCancelledError } from 'cockatiel';
+import {
+  HttpError,
+  isTaskCancelled,
+  type DurableWorkQueue,
+  type Logger,
+  type RecordStore,
+} from '@cb-lab/shared';
+import { isBrokenCircuitError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';
 import { isGatewayUnavailable, type GatewayCharge } from './gateway-client';
@@ -146,7 +152,7 @@ export class PaymentService {
         },
       );
     }
-    if (isTaskCancelledError(error) || (isGatewayUnavailable(error) && error.kind === 'timeout')) {
+    if (isTaskCancelled(error) || (isGatewayUnavailable(error) && error.kind === 'timeout')) {
       return new HttpError(504, 'gateway_timeout', 'The payment gateway did not answer in time');
     }
     if (isGatewayUnavailable(error)) {

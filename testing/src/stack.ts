@@ -120,7 +120,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         async memoryBytes() {
           const stats = await docker.stats({ stream: false });
           // What `docker stats` shows: usage minus the reclaimable page cache.
-          const cache = stats.memory_stats.stats?.inactive_file ?? 0;
+          // (cgroup v2 names it inactive_file, v1 total_inactive_file; either may be absent.)
+          const counters = stats.memory_stats.stats as Partial<Record<string, number>> | undefined;
+          const cache = counters?.inactive_file ?? counters?.total_inactive_file ?? 0;
           return stats.memory_stats.usage - cache;
         },
       };

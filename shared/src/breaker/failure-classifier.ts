@@ -1,5 +1,5 @@
-import { isTaskCancelledError } from 'cockatiel';
 import axios from 'axios';
+import { isTaskCancelled } from './task-cancelled';
 
 /**
  * Which errors count against the breaker unless told otherwise: the
@@ -9,7 +9,7 @@ import axios from 'axios';
  * counted: other 4xx, which are answers (a decline, a validation error).
  */
 export function isDependencyFailure(error: unknown): boolean {
-  if (isTaskCancelledError(error)) return true;
+  if (isTaskCancelled(error)) return true;
   if (axios.isAxiosError(error)) {
     if (error.response === undefined) return !axios.isCancel(error) || error.code === 'ETIMEDOUT';
     return isFailureStatus(error.response.status);

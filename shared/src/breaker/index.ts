@@ -8,6 +8,7 @@ export { BREAKER_STATES, type BreakerStateName, type SharedBreakerState } from '
 export { RedisBreakerStore, type BreakerStoreOptions } from './breaker-store';
 export { instrumentBreaker } from './breaker-metrics';
 export { isDependencyFailure } from './failure-classifier';
+export { isTaskCancelled } from './task-cancelled';
 export {
   SharedCircuitBreaker,
   type BreakerCall,

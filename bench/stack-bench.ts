@@ -1,0 +1,83 @@
+import { startStack, type Stack, type StackOptions } from '@cb-lab/testing';
+
+/** The services an orders → payments → gateway benchmark needs: no Prometheus, no background load. */
+export const BENCH_SERVICES = [
+  'redis',
+  'payment-gateway',
+  'payment-gateway-secondary',
+  'payments',
+  'orders',
+] as const satisfies StackOptions['services'];
+
+export interface BenchStacks {
+  withBreaker: Stack;
+  withoutBreaker: Stack;
+  down(): Promise<void>;
+}
+
+/**
+ * Two copies of the compose stack, alike but for BREAKER_ENABLED, up at the
+ * same time so the benchmark can take turns between them within one run.
+ * They start one after the other: the first builds the images, the second
+ * reuses them.
+ */
+export async function startBenchStacks(log: (line: string) => void): Promise<BenchStacks> {
+  log('starting the stack with the shared breaker (builds the images on first use)…');
+  const withBreaker = await startStack({ services: BENCH_SERVICES });
+  try {
+    log('starting the same stack with BREAKER_ENABLED=false…');
+    const withoutBreaker = await startStack({
+      services: BENCH_SERVICES,
+      environment: { BREAKER_ENABLED: 'false' },
+    });
+    return {
+      withBreaker,
+      withoutBreaker,
+      down: async () => {
+        await Promise.all([withBreaker.down(), withoutBreaker.down()]);
+      },
+    };
+  } catch (error) {
+    await withBreaker.down();
+    throw error;
+  }
+}
+
+/** Replaces the gateway's faults (`{}` heals it). */
+export async function setGatewayFaults(
+  stack: Stack,
+  faults: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const response = await fetch(`${stack.gateway}/admin/faults`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  if (!response.ok)
+    throw new Error(`the gateway refused the faults: ${response.status} ${await response.text()}`);
+}
+
+/** Waits until every payments replica of `stack` reports the breaker `state`. */
+export async function waitForBreaker(stack: Stack, state: string, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(
+      Object.values(stack.payments).map(async (url) => {
+        const response = await fetch(`${url}/payments/circuit`);
+        return ((await response.json()) as { state?: string }).state;
+      }),
+    );
+    if (views.every((view) => view === state)) return;
+    if (Date.now() > until)
+      throw new Error(`the breaker did not reach ${state} (replicas: ${views.join(', ')})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The version of the stack's Redis, for the machine line. */
+export async function stackRedisVersion(stack: Stack): Promise<string | undefined> {
+  const { output } = await stack.environment
+    .getContainer('redis-1')
+    .exec(['redis-server', '--version']);
+  return /v=(\S+)/.exec(output)?.[1];
+}
