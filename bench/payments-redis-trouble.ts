@@ -26,6 +26,8 @@ interface Answer {
   ms: number;
   /** The HTTP status, or `no answer` when the connection failed or the client gave up. */
   status: number | 'no answer';
+  /** The error code of the answer's body, when it is an error. */
+  code?: string;
 }
 
 async function pay(url: string): Promise<Omit<Answer, 'phase'>> {
@@ -38,8 +40,12 @@ async function pay(url: string): Promise<Omit<Answer, 'phase'>> {
       body: JSON.stringify({ orderId: key, amount: 1999, currency: 'EUR' }),
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
     });
-    await response.arrayBuffer();
-    return { ms: performance.now() - started, status: response.status };
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    return {
+      ms: performance.now() - started,
+      status: response.status,
+      ...(body.error === undefined ? {} : { code: body.error }),
+    };
   } catch {
     return { ms: performance.now() - started, status: 'no answer' };
   }
@@ -97,17 +103,18 @@ async function main(): Promise<void> {
   const rows = [...new Set(answers.map((a) => a.phase))].map((name) => {
     const mine = answers.filter((a) => a.phase === name);
     const latency = summarize(mine.map((a) => a.ms));
-    const count = (test: (status: Answer['status']) => boolean) =>
-      mine.filter((a) => test(a.status)).length;
-    const ok = count((s) => typeof s === 'number' && s < 300);
-    const unavailable = count((s) => s === 503);
-    const otherErrors = count((s) => typeof s === 'number' && s >= 400 && s !== 503);
-    const noAnswer = count((s) => s === 'no answer');
-    return `| ${name} | ${mine.length} | ${ok} | ${unavailable} | ${otherErrors} | ${noAnswer} | ${latency.p50.toFixed(1)} | ${latency.p99.toFixed(0)} | ${latency.max.toFixed(0)} |`;
+    const ok = mine.filter((a) => typeof a.status === 'number' && a.status < 300).length;
+    const errors = new Map<string, number>();
+    for (const answer of mine.filter((a) => !(typeof a.status === 'number' && a.status < 300))) {
+      const kind = `${answer.status} ${answer.code ?? ''}`.trim();
+      errors.set(kind, (errors.get(kind) ?? 0) + 1);
+    }
+    const errorCell = [...errors].map(([kind, n]) => `${n} × ${kind}`).join(', ') || '–';
+    return `| ${name} | ${mine.length} | ${ok} | ${errorCell} | ${latency.p50.toFixed(1)} | ${latency.p99.toFixed(0)} | ${latency.max.toFixed(0)} |`;
   });
   const table = [
-    '| phase | payments | approved (2xx) | 503 | other 4xx/5xx | no answer | p50 ms | p99 ms | max ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| phase | payments | approved (2xx) | errors (status and code) | p50 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
   log(`\n${table}`);

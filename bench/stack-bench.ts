@@ -57,23 +57,6 @@ export async function setGatewayFaults(
     throw new Error(`the gateway refused the faults: ${response.status} ${await response.text()}`);
 }
 
-/** Waits until every payments replica of `stack` reports the breaker `state`. */
-export async function waitForBreaker(stack: Stack, state: string, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const views = await Promise.all(
-      Object.values(stack.payments).map(async (url) => {
-        const response = await fetch(`${url}/payments/circuit`);
-        return ((await response.json()) as { state?: string }).state;
-      }),
-    );
-    if (views.every((view) => view === state)) return;
-    if (Date.now() > until)
-      throw new Error(`the breaker did not reach ${state} (replicas: ${views.join(', ')})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** The version of the stack's Redis, for the machine line. */
 export async function stackRedisVersion(stack: Stack): Promise<string | undefined> {
   const { output } = await stack.environment

@@ -27,13 +27,14 @@ const MEMORY_OF = {
 interface Round {
   ordersPerSecond: number;
   latencies: number[];
-  notPaid: number;
+  /** Orders that did not end `paid`, by outcome and reason (none are expected: the gateway is healthy). */
+  notPaid: string[];
 }
 
 /** `CLIENTS` clients sending orders back to back for `durationMs`. */
 async function closedLoop(stack: Stack, durationMs: number): Promise<Round> {
   const latencies: number[] = [];
-  let notPaid = 0;
+  const notPaid: string[] = [];
   let n = 0;
   const started = performance.now();
   await Promise.all(
@@ -41,7 +42,8 @@ async function closedLoop(stack: Stack, durationMs: number): Promise<Round> {
       while (performance.now() - started < durationMs) {
         const result = await placeOrder(stack.orders, (n += 1), 10_000);
         latencies.push(result.latencyMs);
-        if (result.outcome !== 'paid') notPaid += 1;
+        if (result.outcome !== 'paid')
+          notPaid.push(`${result.outcome} ${result.failureReason ?? ''}`.trim());
       }
     }),
   );
@@ -98,7 +100,10 @@ async function main(): Promise<void> {
     const mine = rounds.get(name) ?? [];
     const throughput = median(mine.map((r) => r.ordersPerSecond));
     const latency = summarize(mine.flatMap((r) => r.latencies));
-    const notPaid = mine.reduce((sum, r) => sum + r.notPaid, 0);
+    const notPaidKinds = new Map<string, number>();
+    for (const kind of mine.flatMap((r) => r.notPaid))
+      notPaidKinds.set(kind, (notPaidKinds.get(kind) ?? 0) + 1);
+    const notPaid = [...notPaidKinds].map(([kind, n]) => `${n} × ${kind}`).join(', ') || '0';
     const mem = memory.get(name) ?? {};
     const memoryCells = Object.keys(MEMORY_OF).map((service) => (mem[service] ?? NaN).toFixed(0));
     return `| ${name} | ${throughput.toFixed(0)} | ${(throughput / reference).toFixed(2)} | ${latency.p50.toFixed(1)} | ${latency.p99.toFixed(1)} | ${latency.count} | ${notPaid} | ${memoryCells.join(' | ')} |`;

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
+import { isRedisUnavailable } from './redis-errors';
 
 /** The one error body every service answers with. */
 export interface ErrorBody {
@@ -53,8 +54,18 @@ const BODY_PARSER_ERRORS: Record<string, (error: { limit?: number }) => HttpErro
     new HttpError(400, 'request_aborted', 'The client aborted the request body'),
 };
 
+/** What a request gets when the Redis a service keeps its records in does not answer. */
+const storeUnavailable = (): HttpError =>
+  new HttpError(
+    503,
+    'store_unavailable',
+    'Redis, where this service keeps its records, is not answering; try again shortly',
+    { 'Retry-After': '1' },
+  );
+
 function toHttpError(error: unknown): HttpError | undefined {
   if (isHttpError(error)) return error;
+  if (isRedisUnavailable(error)) return storeUnavailable();
   const type = (error as { type?: unknown } | null)?.type;
   if (typeof type === 'string') return BODY_PARSER_ERRORS[type]?.(error as { limit?: number });
   return undefined;

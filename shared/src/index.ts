@@ -50,6 +50,7 @@ export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './rea
 export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
 export { RedisScript } from './redis-script';
 export { connectRedis, createRedisClient, redisReadiness, type RedisClientOptions } from './redis';
+export { isRedisUnavailable } from './redis-errors';
 export {
   currentRequestId,
   newRequestId,

@@ -11,13 +11,16 @@ export interface RedisClientOptions {
 }
 
 /**
- * A Redis connection that fails commands quickly while Redis is away instead
- * of queueing them without bound, and says in the logs when it comes and goes.
+ * A Redis connection that, once connected, fails commands at once while it
+ * is disconnected (no offline queue) and after `commandTimeoutMs` while Redis is frozen,
+ * instead of making requests wait for it; the central error handler answers
+ * those failures with 503 store_unavailable. Says in the logs when Redis
+ * comes and goes.
  */
 export function createRedisClient({
   url,
   logger,
-  commandTimeoutMs = 2_000,
+  commandTimeoutMs = 1_000,
 }: RedisClientOptions): Redis {
   const redis = new Redis(url, {
     commandTimeout: commandTimeoutMs,
@@ -27,6 +30,9 @@ export function createRedisClient({
   });
   let healthy = false;
   redis.on('ready', () => {
+    // Queue commands only until the first connection is up (a service may use Redis before
+    // that); afterwards a command issued while disconnected fails at once instead of waiting.
+    redis.options.enableOfflineQueue = false;
     healthy = true;
     logger.info('redis connection ready');
   });
