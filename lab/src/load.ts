@@ -129,7 +129,14 @@ export async function runLoad({
   return { samples, skipped, durationMs: performance.now() - started };
 }
 
-/** Sleeps `ms`, or less if `signal` aborts first. */
+/** The longest delay a Node.js timer takes; a longer one fires after 1 ms, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Sleeps `ms`, or less if `signal` aborts first. Never longer than a timer can wait: at a rate
+ * so low that the next order is further away, the caller's loop finds it still due later and
+ * sleeps again.
+ */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const wake = () => {
@@ -137,6 +144,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       signal?.removeEventListener('abort', wake);
       resolve();
     };
-    const timer = setTimeout(wake, ms);
+    const timer = setTimeout(wake, Math.min(ms, MAX_TIMER_MS));
     signal?.addEventListener('abort', wake, { once: true });
   });

@@ -54,6 +54,33 @@ const BODY_PARSER_ERRORS: Record<string, (error: { limit?: number }) => HttpErro
     new HttpError(400, 'request_aborted', 'The client aborted the request body'),
 };
 
+/**
+ * Client errors express raises with no body-parser `type` known above: a path
+ * parameter with a malformed percent-escape (the router's URIError, status
+ * 400), a body its Content-Encoding cannot decode (a zlib error body-parser
+ * marks as an exposed 400). Left alone they would be answered as a 500. Only
+ * errors marked as the client's (`expose`, as http-errors does) keep their
+ * 4xx, so a 4xx that some dependency answered us never passes through.
+ */
+function untypedClientError(error: unknown): HttpError | undefined {
+  const { status, expose, code } = (error ?? {}) as {
+    status?: unknown;
+    expose?: unknown;
+    code?: unknown;
+  };
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (error instanceof URIError)
+    return new HttpError(400, 'invalid_path', 'The request path has a malformed percent-escape');
+  if (expose !== true) return undefined;
+  if (typeof code === 'string' && code.startsWith('Z_'))
+    return new HttpError(
+      400,
+      'invalid_body',
+      'The request body could not be decoded as its Content-Encoding says',
+    );
+  return new HttpError(status, 'bad_request', 'The request could not be read');
+}
+
 /** What a request gets when the Redis a service keeps its records in does not answer. */
 const storeUnavailable = (): HttpError =>
   new HttpError(
@@ -67,8 +94,9 @@ function toHttpError(error: unknown): HttpError | undefined {
   if (isHttpError(error)) return error;
   if (isRedisUnavailable(error)) return storeUnavailable();
   const type = (error as { type?: unknown } | null)?.type;
-  if (typeof type === 'string') return BODY_PARSER_ERRORS[type]?.(error as { limit?: number });
-  return undefined;
+  const known =
+    typeof type === 'string' ? BODY_PARSER_ERRORS[type]?.(error as { limit?: number }) : undefined;
+  return known ?? untypedClientError(error);
 }
 
 /** Answers every unknown route with the shared error shape. */
