@@ -203,7 +203,12 @@ describe('OrderReconciler', () => {
     });
 
   /** A reconciler on its own connection and registry, driven by `reconcileOnce()` only. */
-  function reconcilerWith(payments: Pick<PaymentsClient, 'find'>, instance = 'orders-test') {
+  function reconcilerWith(
+    fake: Partial<Pick<PaymentsClient, 'find' | 'pay'>>,
+    instance = 'orders-test',
+  ) {
+    const unexpected = (call: string) => () => Promise.reject(new Error(`unexpected ${call}`));
+    const payments = { find: fake.find ?? unexpected('find'), pay: fake.pay ?? unexpected('pay') };
     const connection = redis.connect();
     const { registry } = createMetrics({ service: 'orders', instance });
     const reconciler = new OrderReconciler({
@@ -311,6 +316,73 @@ describe('OrderReconciler', () => {
       'payment_pending',
       'paid',
     ]);
+  });
+
+  it('finishes an order its request abandoned (a crashed instance) by asking payments again with the same key', async () => {
+    const store = storeOn(admin);
+    const pending = pendingOrders(admin);
+    const longAgo = new Date(Date.now() - 60_000).toISOString();
+    const fresh = new Date().toISOString();
+    const order = (id: string, updatedAt: string): Order => ({
+      id,
+      customerId: 'c',
+      amount: 100,
+      currency: 'EUR',
+      status: 'processing',
+      createdAt: updatedAt,
+      updatedAt,
+    });
+    for (const o of [order('abandoned', longAgo), order('in-flight', fresh)]) {
+      await store.create(o);
+      await pending.add(o.id);
+    }
+    const asked: string[] = [];
+    const { reconciler } = reconcilerWith({
+      pay: (o) => {
+        asked.push(o.id);
+        return Promise.resolve({ outcome: 'approved', paymentId: `payment-of-${o.id}` });
+      },
+    });
+
+    expect(await reconciler.reconcileOnce()).toBe(1);
+    // The one still within its request's budget is left to that request.
+    expect(asked).toEqual(['abandoned']);
+    expect(await store.find('abandoned')).toMatchObject({
+      status: 'paid',
+      paymentId: 'payment-of-abandoned',
+    });
+    expect(await store.find('in-flight')).toMatchObject({ status: 'processing' });
+    expect(await admin.zrange(PENDING_KEY, 0, -1)).toEqual(['in-flight']);
+  });
+
+  it('keeps an order pending while payments still gives no answer, and asks again next round', async () => {
+    const store = storeOn(admin);
+    const longAgo = new Date(Date.now() - 60_000).toISOString();
+    await store.create({
+      id: 'silent',
+      customerId: 'c',
+      amount: 100,
+      currency: 'EUR',
+      status: 'processing',
+      createdAt: longAgo,
+      updatedAt: longAgo,
+    });
+    await pendingOrders(admin).add('silent');
+    let answer: Awaited<ReturnType<PaymentsClient['pay']>> = {
+      outcome: 'unknown',
+      reason: 'payments_timeout',
+    };
+    const { reconciler } = reconcilerWith({ pay: () => Promise.resolve(answer) });
+
+    expect(await reconciler.reconcileOnce()).toBe(0);
+    expect(await store.find('silent')).toMatchObject({ status: 'payment_pending' });
+    answer = { outcome: 'failed', reason: 'circuit_open' };
+    expect(await reconciler.reconcileOnce()).toBe(1);
+    expect(await store.find('silent')).toMatchObject({
+      status: 'payment_failed',
+      failureReason: 'circuit_open',
+    });
+    expect(await admin.zcard(PENDING_KEY)).toBe(0);
   });
 
   it('ends a round when payments cannot be asked, and releases the lock for the next one', async () => {

@@ -36,18 +36,23 @@ export function settlementFor(payment: PaymentState): Settlement | undefined {
 export interface OrderReconcilerOptions {
   pending: DurableWorkQueue;
   store: RecordStore<Order>;
-  payments: Pick<PaymentsClient, 'find'>;
+  payments: Pick<PaymentsClient, 'find' | 'pay'>;
   intervalMs: number;
-  /** Budget of one call to payments; the lock is sized so a call never outlives it. */
+  /**
+   * Budget of one call to payments; the lock is sized so a call never outlives it, and an
+   * order still `processing` after two of them was abandoned by a request that died.
+   */
   callTimeoutMs: number;
   metrics: OrdersMetrics;
   logger: Logger;
 }
 
 /**
- * Settles orders that ended their request `payment_pending` (payments queued
- * the payment while the gateway's breaker was open) once payments has charged
- * them. Every orders instance runs one; the pending set's lock lets one of
+ * Settles orders that ended their request `payment_pending`: payments queued
+ * the payment (the gateway's breaker was open, or its charge timed out) and
+ * the order waits for it to be charged; or orders never learnt what payments
+ * did (a timeout, a broken connection) and asks again with the same
+ * Idempotency-Key, which cannot charge twice. Every orders instance runs one; the pending set's lock lets one of
  * them work at a time. Orders are settled through the store's script, which
  * never overwrites a final status, so even two rounds overlapping after a
  * lock expiry cannot change an order twice.
@@ -102,13 +107,19 @@ export class OrderReconciler {
 
   /** Settles one order if its payment is final; true when this call settled it. */
   async #reconcileOrder(id: string): Promise<boolean> {
-    const { pending, store, payments, metrics, logger } = this.options;
+    const { pending, store, payments, logger } = this.options;
     const order = await store.find(id);
-    if (order?.status !== 'payment_pending' || order.paymentId === undefined) {
+    if (order?.status === 'processing') {
+      // Its request is probably still waiting for payments; only an abandoned one is ours.
+      const abandoned = Date.now() - Date.parse(order.updatedAt) > 2 * this.options.callTimeoutMs;
+      return abandoned ? this.#askAgain(order) : false;
+    }
+    if (order?.status !== 'payment_pending') {
       // Expired, or already settled: nothing left to reconcile.
       await pending.remove(id);
       return false;
     }
+    if (order.paymentId === undefined) return this.#askAgain(order);
     // A failure to reach payments ends the round: the next orders would fail the same way.
     const payment = await payments.find(order.paymentId);
     if (payment === undefined) {
@@ -121,18 +132,76 @@ export class OrderReconciler {
     const settlement = settlementFor(payment);
     if (settlement === undefined) return false;
 
-    const next: Order = { ...order, ...settlement, updatedAt: new Date().toISOString() };
+    return this.#finish(order, settlement, order.paymentId);
+  }
+
+  /**
+   * The payment's outcome was never learnt (no answer, or the request that asked died): the
+   * same request again, with the same Idempotency-Key, tells it or makes it.
+   */
+  async #askAgain(order: Order): Promise<boolean> {
+    const { payments, store, logger } = this.options;
+    const answer = await payments.pay(order);
+    switch (answer.outcome) {
+      case 'approved':
+        return this.#finish(order, { status: 'paid' }, answer.paymentId);
+      case 'declined':
+        return this.#finish(
+          order,
+          { status: 'payment_failed', failureReason: answer.reason },
+          answer.paymentId,
+        );
+      case 'failed':
+        return this.#finish(
+          order,
+          { status: 'payment_failed', failureReason: answer.reason },
+          undefined,
+        );
+      case 'pending':
+        // Queued by payments now: from here on it is followed by its payment id.
+        await store.settle({
+          ...order,
+          status: 'payment_pending',
+          paymentId: answer.paymentId,
+          updatedAt: now(),
+        });
+        return false;
+      case 'unknown':
+        if (order.status === 'processing')
+          await store.settle({ ...order, status: 'payment_pending', updatedAt: now() });
+        logger.debug('payments still gave no answer for a pending order', {
+          orderId: order.id,
+          reason: answer.reason,
+        });
+        return false;
+    }
+  }
+
+  async #finish(
+    order: Order,
+    settlement: Settlement,
+    paymentId: string | undefined,
+  ): Promise<boolean> {
+    const { pending, store, metrics, logger } = this.options;
+    const next: Order = {
+      ...order,
+      ...settlement,
+      ...(paymentId === undefined ? {} : { paymentId }),
+      updatedAt: now(),
+    };
     const stored = await store.settle(next);
-    await pending.remove(id);
+    await pending.remove(order.id);
     // The store hands back the version that was already final when another round got there first.
     if (!isDeepStrictEqual(stored, next)) return false;
     metrics.ordersReconciled.labels(stored.status).inc();
     logger.info('pending order settled', {
-      orderId: id,
-      paymentId: order.paymentId,
+      orderId: order.id,
+      paymentId: stored.paymentId,
       status: stored.status,
       ...(stored.failureReason === undefined ? {} : { failureReason: stored.failureReason }),
     });
     return true;
   }
 }
+
+const now = (): string => new Date().toISOString();

@@ -15,12 +15,14 @@ const STATUS_BY_OUTCOME: Record<PaymentAnswer['outcome'], OrderStatus> = {
   declined: 'payment_failed',
   pending: 'payment_pending',
   failed: 'payment_failed',
+  // The reconciler asks payments again with the same key until it has an answer.
+  unknown: 'payment_pending',
 };
 
 export interface OrderServiceOptions {
   store: RecordStore<Order>;
   payments: PaymentsClient;
-  /** Where orders left `payment_pending` wait for the reconciler. */
+  /** Every order not final yet: the reconciler finishes those whose request could not. */
   pending: DurableWorkQueue;
   metrics: OrdersMetrics;
   logger: Logger;
@@ -49,24 +51,30 @@ export class OrderService {
         );
       }
       // Adding again is harmless, and re-registers an order whose first request died before it could.
-      if (record.status === 'payment_pending') await pending.add(record.id);
+      if (record.status === 'payment_pending' || record.status === 'processing')
+        await pending.add(record.id);
       return { order: record, replayed: true };
     }
 
+    // Registered before payments is called: if this instance dies before the order is final,
+    // the reconciler of any instance finishes it.
+    await pending.add(record.id);
     const answer = await payments.pay(record);
     const order = await store.settle({
       ...record,
       status: STATUS_BY_OUTCOME[answer.outcome],
       ...('paymentId' in answer ? { paymentId: answer.paymentId } : {}),
-      ...('reason' in answer ? { failureReason: answer.reason } : {}),
+      ...('reason' in answer && answer.outcome !== 'unknown'
+        ? { failureReason: answer.reason }
+        : {}),
       updatedAt: new Date().toISOString(),
     });
-    // Only once the pending status and its payment id are stored, so the reconciler has what it needs.
-    if (order.status === 'payment_pending') await pending.add(order.id);
+    if (order.status !== 'payment_pending') await pending.remove(order.id);
     metrics.ordersTotal.labels(order.status).inc();
     logger.info('order placed', {
       orderId: order.id,
       status: order.status,
+      ...(answer.outcome === 'unknown' ? { paymentOutcome: 'unknown', reason: answer.reason } : {}),
       ...(order.failureReason === undefined ? {} : { failureReason: order.failureReason }),
     });
     return { order, replayed: false };

@@ -8,7 +8,14 @@ export type PaymentAnswer =
   | { outcome: 'approved'; paymentId: string }
   | { outcome: 'declined'; paymentId: string; reason: string }
   | { outcome: 'pending'; paymentId: string }
-  | { outcome: 'failed'; reason: string };
+  /** Payments said no charge was made (the breaker was open, the gateway refused, a 4xx). */
+  | { outcome: 'failed'; reason: string }
+  /**
+   * No answer that says what happened: the call timed out, its connection broke after it was
+   * sent, or payments could not reach its own store. Payments may have charged; asking again
+   * with the same Idempotency-Key finds out.
+   */
+  | { outcome: 'unknown'; reason: string };
 
 /** A payment as payments stores it, reduced to what can settle a pending order. */
 export interface PaymentState {
@@ -50,10 +57,10 @@ export class PaymentsClient {
       );
       return toAnswer(response);
     } catch (error) {
-      return {
-        outcome: 'failed',
-        reason: isTimeout(error) ? 'payments_timeout' : 'payments_unavailable',
-      };
+      if (isTimeout(error)) return { outcome: 'unknown', reason: 'payments_timeout' };
+      // Refused by every replica tried: the request never reached payments.
+      if (isConnectionRefused(error)) return { outcome: 'failed', reason: 'payments_unavailable' };
+      return { outcome: 'unknown', reason: 'payments_connection_lost' };
     }
   }
 
@@ -114,8 +121,8 @@ function toAnswer({ status, data }: AxiosResponse<PaymentBody>): PaymentAnswer {
     }
   }
   if (status === 202 && paymentId !== undefined) return { outcome: 'pending', paymentId };
-  return {
-    outcome: 'failed',
-    reason: typeof data.error === 'string' ? data.error : `payments_http_${status}`,
-  };
+  const reason = typeof data.error === 'string' ? data.error : `payments_http_${status}`;
+  // Payments lost its store or failed unexpectedly part-way: it may have charged before that.
+  if (reason === 'store_unavailable' || status === 500) return { outcome: 'unknown', reason };
+  return { outcome: 'failed', reason };
 }

@@ -175,16 +175,61 @@ describe('the shared breaker in front of the gateway', () => {
     }
   });
 
-  it('counts a gateway that stops answering: the timeouts open the breaker and are answered 504', async () => {
-    const { url } = await replica({ GATEWAY_TIMEOUT_MS: '200' });
+  it('counts a gateway that stops answering against the breaker, and confirms those payments later instead of failing them', async () => {
+    const { url } = await replica({
+      GATEWAY_TIMEOUT_MS: '200',
+      BREAKER_OPEN_MS: '300',
+      QUEUE_SETTLE_INTERVAL_MS: '100',
+    });
     await gateway.setFaults({ timeoutRate: 1 });
+    const unknown: Payment[] = [];
     for (let i = 0; i < 3; i += 1) {
       const timedOut = await pay(url, `silent-${i}`);
-      expect(timedOut.status).toBe(504);
-      expect(await timedOut.json()).toMatchObject({ error: 'gateway_timeout' });
+      expect(timedOut.status).toBe(202);
+      unknown.push((await timedOut.json()) as Payment);
     }
+    expect(unknown.map((p) => [p.status, p.failureReason])).toEqual(
+      Array(3).fill(['pending', 'gateway_outcome_unknown']),
+    );
     expect(await circuit(url)).toMatchObject({ state: 'open', failures: 3 });
     expect((await pay(url, 'while-open')).status).toBe(503);
+
+    const approvedBefore = await gateway.reached('approved');
+    await gateway.setFaults(null);
+    await waitFor(async () => {
+      const now = await Promise.all(
+        unknown.map(async (p) => (await fetch(`${url}/payments/${p.id}`)).json()),
+      );
+      return now.every((p) => (p as Payment).status === 'approved');
+    }, 'the payments that timed out to be confirmed');
+    expect(await gateway.reached('approved')).toBe(approvedBefore + 3);
+  });
+
+  it('never charges twice when the gateway made a charge after payments stopped waiting', async () => {
+    const { url } = await replica({
+      GATEWAY_TIMEOUT_MS: '200',
+      BREAKER_OPEN_MS: '300',
+      QUEUE_SETTLE_INTERVAL_MS: '100',
+    });
+    // Slower than payments waits: the gateway charges after payments has given up on the answer.
+    await gateway.setFaults({ latencyMs: 600 });
+    const approvedBefore = await gateway.reached('approved');
+    const response = await pay(url, 'late-charge');
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as Payment;
+    await waitFor(
+      async () => (await gateway.reached('approved')) === approvedBefore + 1,
+      'the gateway to finish the late charge',
+    );
+    await gateway.setFaults(null);
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${url}/payments/${id}`)).json()) as Payment).status === 'approved',
+      'the settler to confirm the charge',
+    );
+    // Confirmed by replaying the same idempotency key: the gateway made one charge, not two.
+    expect(await gateway.reached('approved')).toBe(approvedBefore + 1);
+    expect(await gateway.reached('replayed')).toBeGreaterThan(0);
   });
 
   it('lets one probe through per open period and closes everywhere when the gateway heals', async () => {

@@ -44,30 +44,29 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
     finalStatuses: FINAL_PAYMENT_STATUSES,
     ttlSeconds: PAYMENT_TTL_SECONDS,
   });
-  const queue = config.FALLBACK_STRATEGY === 'queue' ? paymentQueue(redis) : undefined;
+  const queue = paymentQueue(redis);
   const service = new PaymentService({
     store,
     primary,
     strategy: config.FALLBACK_STRATEGY,
     ...(secondary ? { secondary } : {}),
-    ...(queue ? { queue } : {}),
+    queue,
     fallbacks: createFallbackCounter(metrics.registry, config.FALLBACK_STRATEGY),
     logger,
   });
 
-  const settler = queue
-    ? new QueueSettler({
-        queue,
-        store,
-        route: primary,
-        intervalMs: config.QUEUE_SETTLE_INTERVAL_MS,
-        callTimeoutMs: config.GATEWAY_TIMEOUT_MS,
-        logger,
-      })
-    : undefined;
-  settler?.start();
+  // Every strategy needs it: a charge that timed out waits in the queue for confirmation.
+  const settler = new QueueSettler({
+    queue,
+    store,
+    routes: secondary ? [primary, secondary] : [primary],
+    intervalMs: config.QUEUE_SETTLE_INTERVAL_MS,
+    callTimeoutMs: config.GATEWAY_TIMEOUT_MS,
+    logger,
+  });
+  settler.start();
   onShutdown?.(async () => {
-    await settler?.stop();
+    await settler.stop();
     for (const route of [primary, secondary]) {
       await route?.breaker.flush();
       route?.breaker.dispose();

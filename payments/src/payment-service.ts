@@ -31,8 +31,11 @@ export interface PaymentServiceOptions {
   strategy: FallbackStrategy;
   /** Required by the `secondary` strategy. */
   secondary?: GatewayRoute;
-  /** Required by the `queue` strategy. */
-  queue?: DurableWorkQueue;
+  /**
+   * Payments waiting for the gateway: queued by the `queue` strategy, and
+   * every payment whose charge timed out, whatever the strategy.
+   */
+  queue: DurableWorkQueue;
   fallbacks: Counter<'strategy'>;
   logger: Logger;
 }
@@ -48,7 +51,7 @@ export class PaymentService {
 
   async pay(request: PaymentRequest, idempotencyKey: string): Promise<PaymentOutcome> {
     const now = new Date().toISOString();
-    const { record: payment } = await this.options.store.create(
+    const { record: payment, created } = await this.options.store.create(
       {
         id: randomUUID(),
         ...request,
@@ -68,27 +71,59 @@ export class PaymentService {
     }
     // Final, or already waiting in the queue: the settler owns it now.
     if (isFinal(payment) || payment.status === 'pending') return { payment, replayed: true };
-    return { payment: await this.#charge(payment), replayed: false };
+    // Still `processing` on a retry: an earlier attempt is under way, or died (its replica
+    // crashed) after its charge may have reached the gateway.
+    const earlierAttemptUnknown = !created && payment.status === 'processing';
+    return { payment: await this.#charge(payment, earlierAttemptUnknown), replayed: false };
   }
 
   find(id: string): Promise<Payment | undefined> {
     return this.options.store.find(id);
   }
 
-  async #charge(payment: Payment): Promise<Payment> {
+  async #charge(payment: Payment, earlierAttemptUnknown: boolean): Promise<Payment> {
     const { primary } = this.options;
     try {
       return await this.#settle(payment, primary, await primary.charge(payment));
     } catch (error) {
+      // No fallback for a payment the primary gateway may already have charged: another
+      // gateway would charge it twice, and failing it could lose the charge.
+      if (isBrokenCircuitError(error) && earlierAttemptUnknown)
+        return this.#awaitConfirmation(payment, primary);
       if (isBrokenCircuitError(error)) return this.#fallback(payment, error);
+      if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, primary);
       throw await this.#fail(payment, error);
     }
+  }
+
+  /**
+   * The charge timed out or its connection broke after it was sent: the
+   * gateway may have made it. Failing the payment could lose a charge, so it
+   * waits in the queue and the settler asks the same gateway again with the
+   * same idempotency key, which either returns the charge made or makes it.
+   */
+  async #awaitConfirmation(payment: Payment, route: GatewayRoute): Promise<Payment> {
+    const pending = await this.options.store.settle({
+      ...payment,
+      status: 'pending',
+      gateway: route.name,
+      failureReason: 'gateway_outcome_unknown',
+      attempts: payment.attempts + 1,
+      updatedAt: new Date().toISOString(),
+    });
+    await this.options.queue.add(payment.id);
+    this.options.logger.warn('gateway outcome unknown; the payment waits for confirmation', {
+      paymentId: payment.id,
+      orderId: payment.orderId,
+      gateway: route.name,
+    });
+    return pending;
   }
 
   async #fallback(payment: Payment, rejection: Error): Promise<Payment> {
     const { strategy, secondary, queue, fallbacks, store, logger } = this.options;
     fallbacks.labels(strategy).inc();
-    if (strategy === 'queue' && queue) {
+    if (strategy === 'queue') {
       const pending = await store.settle({
         ...payment,
         status: 'pending',
@@ -105,6 +140,7 @@ export class PaymentService {
       try {
         return await this.#settle(payment, secondary, await secondary.charge(payment));
       } catch (error) {
+        if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, secondary);
         throw await this.#fail(payment, error);
       }
     }
@@ -152,9 +188,6 @@ export class PaymentService {
         },
       );
     }
-    if (isTaskCancelled(error) || (isGatewayUnavailable(error) && error.kind === 'timeout')) {
-      return new HttpError(504, 'gateway_timeout', 'The payment gateway did not answer in time');
-    }
     if (isGatewayUnavailable(error)) {
       return new HttpError(
         502,
@@ -165,3 +198,8 @@ export class PaymentService {
     return new HttpError(502, 'gateway_error', 'The payment gateway rejected the charge request');
   }
 }
+
+/** A timeout, or a connection that broke once the request was sent: the gateway may have charged. */
+const mayHaveCharged = (error: unknown): boolean =>
+  isTaskCancelled(error) ||
+  (isGatewayUnavailable(error) && (error.kind === 'timeout' || error.kind === 'transport'));

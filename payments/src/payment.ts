@@ -1,7 +1,9 @@
 /**
  * `processing` while a gateway call may be under way; `pending` when it
- * waits in the queue for the gateway to come back; `failed` when the gateway
- * could not answer (a retry with the same Idempotency-Key tries again);
+ * waits in the queue for the gateway: queued while the breaker was open, or
+ * its charge timed out and may or may not have been made (the settler asks
+ * again with the same idempotency key); `failed` when the gateway said it
+ * could not charge (a retry with the same Idempotency-Key tries again);
  * `approved` and `declined` are final and never change.
  */
 export type PaymentStatus = 'processing' | 'pending' | 'approved' | 'declined' | 'failed';

@@ -6,12 +6,14 @@ import { chargedPayment, isFinal, type Payment } from './payment';
 /** How many queued payments one round takes on. */
 const BATCH = 25;
 
-/** Payments accepted while the gateway's breaker was open, waiting to be charged. */
+/** Payments waiting for the gateway: queued while its breaker was open, or whose charge timed out. */
 export const paymentQueue = (redis: Redis): DurableWorkQueue =>
   new DurableWorkQueue(redis, { items: 'payments:queue', lock: 'payments:queue:settler' });
 
 /**
- * Settles queued payments once the gateway answers again. Every replica runs
+ * Settles queued payments once the gateway answers again, each through the
+ * gateway it was waiting for (a charge that timed out is asked again where it
+ * was sent, never elsewhere, so it cannot be made twice). Every replica runs
  * one; the queue's lock lets one of them work at a time. Each payment is
  * charged with its own id as the gateway's idempotency key and settled by a
  * script that never overwrites a final status, so a payment is charged and
@@ -26,7 +28,8 @@ export class QueueSettler {
     private readonly options: {
       queue: DurableWorkQueue;
       store: RecordStore<Payment>;
-      route: GatewayRoute;
+      /** The primary gateway's route first: payments that name no gateway go there. */
+      routes: readonly [GatewayRoute, ...GatewayRoute[]];
       intervalMs: number;
       /** Budget of one gateway call: the lock leaves room for the last one to finish. */
       callTimeoutMs: number;
@@ -76,12 +79,13 @@ export class QueueSettler {
   }
 
   async #settleOne(id: string): Promise<'settled' | 'nothing to do' | 'gateway away'> {
-    const { queue, store, route, logger } = this.options;
+    const { queue, store, routes, logger } = this.options;
     const payment = await store.find(id);
     if (payment === undefined || isFinal(payment)) {
       await queue.remove(id);
       return 'nothing to do';
     }
+    const route = routes.find((r) => r.name === payment.gateway) ?? routes[0];
     let charged: Payment;
     try {
       charged = await store.settle(
