@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 
 const FILE = path.resolve(__dirname, '../docs/benchmarks.md');
 
@@ -18,7 +19,8 @@ export async function writeSection(name: string, markdown: string): Promise<void
     start >= 0 && stop > start
       ? `${current.slice(0, start)}${section}${current.slice(stop + end.length)}`
       : `${current.trimEnd()}\n\n${section}\n`;
-  await writeFile(FILE, next);
+  // Formatted as the repository's prettier would, so a benchmark run leaves the docs lint-clean.
+  await writeFile(FILE, await format(next, { parser: 'markdown', ...(await resolveConfig(FILE)) }));
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), FILE)}\n`);
 }
 

@@ -1,5 +1,7 @@
+import { faultMatrix } from './fault-matrix';
 import { labCli } from './lab-cli';
 import { observability } from './observability';
+import { security } from './security';
 import { sharedBreaker } from './shared-breaker';
 import { startStack, type Stack } from '@cb-lab/testing';
 import { walkingSkeleton } from './walking-skeleton';
@@ -28,3 +30,6 @@ sharedBreaker(running);
 walkthrough(running);
 labCli(running);
 observability(running);
+faultMatrix(running);
+// Last: it reads the logs of the whole run for secrets.
+security(running);

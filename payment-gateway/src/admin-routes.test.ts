@@ -252,3 +252,35 @@ describe('/admin/faults', () => {
     expect(await gauges()).toEqual({ error_rate: 0, latency: 0, timeout: 0, down: 0 });
   });
 });
+
+describe('GET /admin/charges', () => {
+  const charge = (key: string, reference: string) =>
+    fetch(`${server.url}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': key },
+      body: JSON.stringify({ amount: 1999, currency: 'EUR', reference }),
+    });
+  const charges = (query = '', authorization = `Bearer ${TOKEN}`) =>
+    fetch(`${server.url}/admin/charges${query}`, { headers: { authorization } });
+
+  it('lists what was really charged: one charge per idempotency key, however often it is sent', async () => {
+    for (let i = 0; i < 3; i += 1)
+      expect((await charge('key-listed', 'pay-listed')).status).toBe(201);
+    const response = await charges('?reference=pay-listed');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { count: number; charges: { reference: string }[] };
+    expect(body.count).toBe(1);
+    expect(body.charges).toEqual([
+      expect.objectContaining({ reference: 'pay-listed', status: 'approved', amount: 1999 }),
+    ]);
+    const all = (await (await charges()).json()) as { count: number };
+    expect(all.count).toBeGreaterThanOrEqual(1);
+  });
+
+  it('needs the admin token and a valid query', async () => {
+    expect((await charges('', 'Bearer wrong-token-0123456789')).status).toBe(403);
+    const bad = await charges('?since=yesterday');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'invalid_request' });
+  });
+});

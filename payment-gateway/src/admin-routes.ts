@@ -1,8 +1,14 @@
-import { parseInput } from '@cb-lab/shared';
+import { identifierSchema, parseInput } from '@cb-lab/shared';
 import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { ChargeProcessor } from './charges';
 import { faultsPatchSchema, type FaultInjector } from './faults';
 import type { ScenarioRunner } from './scenario-runner';
 import { scenarioRouter } from './scenario-routes';
+
+const chargesQuerySchema = z
+  .object({ reference: identifierSchema('reference').optional() })
+  .strict();
 
 /**
  * The gateway's admin API, to be mounted behind the admin token guard. Every
@@ -13,11 +19,18 @@ import { scenarioRouter } from './scenario-routes';
  * - `PATCH /faults` changes only the fields the body names;
  * - `DELETE /faults` heals the gateway.
  *
+ * `GET /charges` lists the charges the gateway made (`?reference=` for one
+ * payment's), so anyone can count what was really charged per idempotency key.
+ *
  * A change through these routes stops a running scenario first, so a person
  * taking over by hand is not overridden by the scenario's next step. The
  * scenario routes themselves are in {@link scenarioRouter}.
  */
-export function adminRouter(injector: FaultInjector, scenarios: ScenarioRunner): Router {
+export function adminRouter(
+  injector: FaultInjector,
+  scenarios: ScenarioRunner,
+  processor: ChargeProcessor,
+): Router {
   const router = Router();
   // Called once the body is known to be valid: a refused request changes nothing.
   const takeOver = (req: Request) => {
@@ -43,6 +56,12 @@ export function adminRouter(injector: FaultInjector, scenarios: ScenarioRunner):
   router.delete('/faults', (req, res) => {
     takeOver(req);
     res.json(injector.heal());
+  });
+
+  router.get('/charges', (req, res) => {
+    const { reference } = parseInput(chargesQuerySchema, req.query, 'query');
+    const charges = processor.list(reference);
+    res.json({ count: charges.length, charges });
   });
 
   router.use(scenarioRouter(scenarios));

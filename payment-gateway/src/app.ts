@@ -48,7 +48,11 @@ export function createApp({
     lifecycle,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     routes: (app) => {
-      app.use('/admin', requireAdminToken(config.ADMIN_TOKEN), adminRouter(injector, scenarios));
+      app.use(
+        '/admin',
+        requireAdminToken(config.ADMIN_TOKEN),
+        adminRouter(injector, scenarios, processor),
+      );
       // Faults sit on the charge routes only, so probes, scrapes and the admin API that
       // heals the gateway keep working whatever is injected. Mounted per route (not with
       // app.use) so faulted answers still carry their route template in the HTTP metrics.

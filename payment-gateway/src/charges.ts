@@ -66,6 +66,12 @@ export class ChargeProcessor {
     return this.#byId.get(id);
   }
 
+  /** Every charge made (the most recent `cacheSize`), oldest first, optionally for one reference. */
+  list(reference?: string): Charge[] {
+    const charges = [...this.#byId.values()];
+    return reference === undefined ? charges : charges.filter((c) => c.reference === reference);
+  }
+
   #decide(request: ChargeRequest): Charge {
     const declined = request.amount > this.options.cardLimitMinor;
     const charge: Charge = {

@@ -54,6 +54,8 @@ export interface Stack {
   readonly environment: StartedDockerComposeEnvironment;
   /** The admin token this stack was started with (a fresh one per run). */
   readonly adminToken: string;
+  /** The password of Redis's `lab` user (a fresh one per run). */
+  readonly redisPassword: string;
   container(name: string): StackContainer;
   down(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     new Set([orders, gateway, prometheus, secondaryGateway, loadGenerator].map(Number)),
   );
   const adminToken = `stack-${randomUUID()}`;
+  const redisPassword = `redis-${randomUUID()}`;
   const environment = await new DockerComposeEnvironment(
     path.resolve(__dirname, '../..'),
     'docker-compose.yml',
@@ -86,6 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SECONDARY_GATEWAY_HOST_PORT: String(secondaryGateway),
       LOAD_GENERATOR_HOST_PORT: String(loadGenerator),
       ADMIN_TOKEN: adminToken,
+      REDIS_PASSWORD: redisPassword,
       BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
       ...options.environment,
     })
@@ -110,6 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     payments: replicas,
     environment,
     adminToken,
+    redisPassword,
     container(name) {
       const docker = runtime.container.getById(environment.getContainer(name).getId());
       return {
