@@ -20,7 +20,7 @@ export interface Order extends OrderRequest {
   id: string;
   status: OrderStatus;
   paymentId?: string;
-  /** Why the payment failed: `declined`, `circuit_open`, `gateway_timeout`, `payments_unavailable`, … */
+  /** Why the payment failed: `insufficient_funds`, `circuit_open`, `gateway_unavailable`, `payments_unavailable`, … */
   failureReason?: string;
   createdAt: string;
   updatedAt: string;
