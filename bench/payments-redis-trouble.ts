@@ -87,8 +87,9 @@ async function main(): Promise<void> {
     ];
     try {
       for (const [name, enter] of phases) {
-        await enter();
+        // A phase starts with its change: the time docker takes to apply it counts in it.
         phase = name;
+        await enter();
         log(`${name} for ${PHASE_MS / 1_000} s…`);
         await new Promise((resolve) => setTimeout(resolve, PHASE_MS));
       }

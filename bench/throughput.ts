@@ -4,7 +4,7 @@
  * once and take turns, several rounds each; a fixed number of clients send
  * orders back to back (closed loop), so the figure is what the stack can do.
  *
- *   npm run bench:throughput      (BENCH_CLIENTS=16, BENCH_ROUND_MS=15000, BENCH_ROUNDS=3)
+ *   npm run bench:throughput      (BENCH_CLIENTS=16, BENCH_ROUND_MS=15000, BENCH_ROUNDS=4)
  */
 import { performance } from 'node:perf_hooks';
 import { type Stack } from '@cb-lab/testing';
@@ -17,7 +17,7 @@ import { stackRedisVersion, startBenchStacks } from './stack-bench';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 15_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const MEMORY_OF = {
   'payments (3 replicas)': ['payments-1', 'payments-2', 'payments-3'],
   orders: ['orders-1'],
@@ -85,7 +85,9 @@ async function main(): Promise<void> {
       await closedLoop(stack, 5_000);
     }
     for (let round = 1; round <= ROUNDS; round += 1)
-      for (const [name, stack] of subjects) {
+      // Each round in the other order: the machine warms up over the run, and whoever went
+      // second would always get the warmer half.
+      for (const [name, stack] of round % 2 === 1 ? subjects : [...subjects].reverse()) {
         const result = await closedLoop(stack, ROUND_MS);
         rounds.get(name)?.push(result);
         log(`round ${round}, ${name}: ${result.ordersPerSecond.toFixed(0)} orders/s`);
@@ -106,15 +108,16 @@ async function main(): Promise<void> {
     const notPaid = [...notPaidKinds].map(([kind, n]) => `${n} × ${kind}`).join(', ') || '0';
     const mem = memory.get(name) ?? {};
     const memoryCells = Object.keys(MEMORY_OF).map((service) => (mem[service] ?? NaN).toFixed(0));
-    return `| ${name} | ${throughput.toFixed(0)} | ${(throughput / reference).toFixed(2)} | ${latency.p50.toFixed(1)} | ${latency.p99.toFixed(1)} | ${latency.count} | ${notPaid} | ${memoryCells.join(' | ')} |`;
+    const each = mine.map((r) => r.ordersPerSecond.toFixed(0)).join(', ');
+    return `| ${name} | ${throughput.toFixed(0)} | ${each} | ${(throughput / reference).toFixed(2)} | ${latency.p50.toFixed(1)} | ${latency.p99.toFixed(1)} | ${latency.count} | ${notPaid} | ${memoryCells.join(' | ')} |`;
   });
   const table = [
-    `| stack | orders/s (median of rounds) | × no breaker | p50 ms | p99 ms | orders | not paid | ${Object.keys(
+    `| stack | orders/s (median of rounds) | each round | × no breaker | p50 ms | p99 ms | orders | not paid | ${Object.keys(
       MEMORY_OF,
     )
       .map((service) => `memory MiB: ${service}`)
       .join(' | ')} |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(MEMORY_OF)
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(MEMORY_OF)
       .map(() => '---:')
       .join(' | ')} |`,
     ...rows,
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
   await writeSection(
     'throughput',
     [
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Two copies of the compose stack up at once, one with the shared breaker and one with \`BREAKER_ENABLED=false\`, the gateway healthy; ${CLIENTS} clients send orders back to back to one stack at a time, ${ROUNDS} rounds of ${ROUND_MS / 1_000} s each, the stacks taking turns (after 5 s of warm-up each). Memory is what \`docker stats\` reports after the last round.`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. Two copies of the compose stack up at once, one with the shared breaker and one with \`BREAKER_ENABLED=false\`, the gateway healthy; ${CLIENTS} clients send orders back to back to one stack at a time, ${ROUNDS} rounds of ${ROUND_MS / 1_000} s each, the stacks taking turns, in the other order each round (after 5 s of warm-up each). Memory is what \`docker stats\` reports after the last round.`,
       '',
       table,
     ].join('\n'),
