@@ -368,6 +368,43 @@ describe('fallback strategies', () => {
     expect(await secondGateway.reached('approved')).toBe(before + 1);
   });
 
+  it('secondary: never sends a payment the primary gateway may already be charging to the second one', async () => {
+    const [first, second] = [
+      await replica(
+        {
+          FALLBACK_STRATEGY: 'secondary',
+          SECONDARY_GATEWAY_URL: secondGateway.url,
+          GATEWAY_TIMEOUT_MS: '5000',
+        },
+        'r1',
+      ),
+      await replica(
+        { FALLBACK_STRATEGY: 'secondary', SECONDARY_GATEWAY_URL: secondGateway.url },
+        'r2',
+      ),
+    ];
+    // The first attempt hangs at the primary gateway: its payment stays `processing`.
+    await gateway.setFaults({ timeoutRate: 1 });
+    const firstAttempt = pay(first.url, 'in-doubt');
+    await waitFor(async () => (await gateway.reached('timed_out')) > 0, 'the charge to hang');
+    expect((await admin(second.url, 'isolate')).status).toBe(200);
+    const secondaryBefore = await secondGateway.reached('approved');
+
+    // A retry with the same key while the breaker refuses: it waits, it does not go elsewhere.
+    const retry = await pay(second.url, 'in-doubt');
+    expect(retry.status).toBe(202);
+    expect(await retry.json()).toMatchObject({
+      status: 'pending',
+      failureReason: 'gateway_outcome_unknown',
+      gateway: 'payment-gateway',
+    });
+    expect(await secondGateway.reached('approved')).toBe(secondaryBefore);
+
+    await gateway.setFaults(null);
+    await admin(second.url, 'reset');
+    await firstAttempt;
+  });
+
   it('refuses to start with the secondary strategy but no second gateway', async () => {
     await expect(replica({ FALLBACK_STRATEGY: 'secondary' })).rejects.toThrow(
       'SECONDARY_GATEWAY_URL: expected a URL when FALLBACK_STRATEGY is secondary',
