@@ -88,9 +88,10 @@ export class PaymentService {
     } catch (error) {
       // No fallback for a payment the primary gateway may already have charged: another
       // gateway would charge it twice, and failing it could lose the charge.
-      if (isBrokenCircuitError(error) && earlierAttemptUnknown)
-        return this.#awaitConfirmation(payment, primary);
-      if (isBrokenCircuitError(error)) return this.#fallback(payment, error);
+      if (isBrokenCircuitError(error))
+        return earlierAttemptUnknown
+          ? this.#awaitConfirmation(payment, primary)
+          : this.#fallback(payment, error);
       if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, primary);
       throw await this.#fail(payment, error);
     }
@@ -103,15 +104,12 @@ export class PaymentService {
    * same idempotency key, which either returns the charge made or makes it.
    */
   async #awaitConfirmation(payment: Payment, route: GatewayRoute): Promise<Payment> {
-    const pending = await this.options.store.settle({
+    const pending = await this.#waitInQueue({
       ...payment,
-      status: 'pending',
       gateway: route.name,
       failureReason: 'gateway_outcome_unknown',
       attempts: payment.attempts + 1,
-      updatedAt: new Date().toISOString(),
     });
-    await this.options.queue.add(payment.id);
     this.options.logger.warn('gateway outcome unknown; the payment waits for confirmation', {
       paymentId: payment.id,
       orderId: payment.orderId,
@@ -120,16 +118,22 @@ export class PaymentService {
     return pending;
   }
 
+  /** Stores `payment` as pending and hands it to the settler. */
+  async #waitInQueue(payment: Payment): Promise<Payment> {
+    const pending = await this.options.store.settle({
+      ...payment,
+      status: 'pending',
+      updatedAt: new Date().toISOString(),
+    });
+    await this.options.queue.add(payment.id);
+    return pending;
+  }
+
   async #fallback(payment: Payment, rejection: Error): Promise<Payment> {
-    const { strategy, secondary, queue, fallbacks, store, logger } = this.options;
+    const { strategy, secondary, fallbacks, logger } = this.options;
     fallbacks.labels(strategy).inc();
     if (strategy === 'queue') {
-      const pending = await store.settle({
-        ...payment,
-        status: 'pending',
-        updatedAt: new Date().toISOString(),
-      });
-      await queue.add(payment.id);
+      const pending = await this.#waitInQueue(payment);
       logger.info('payment queued until the gateway is back', {
         paymentId: payment.id,
         orderId: payment.orderId,
