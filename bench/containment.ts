@@ -9,6 +9,7 @@
  *   npm run bench:containment        (BENCH_TRIALS=5 by default)
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
 import { startRedis, type TestRedis } from '@cb-lab/testing';
 import {
@@ -18,6 +19,7 @@ import {
   handleAll,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { summarize } from '../lab/src/stats';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { writeSection } from './report';
@@ -27,14 +29,6 @@ const THRESHOLD = 5;
 /** Calls per second each replica sends, each taking about a millisecond. */
 const RATE_PER_REPLICA = 200;
 const OPEN_MS = 250;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-const quantile = (values: number[], q: number) =>
-  [...values].sort((a, b) => a - b)[
-    Math.min(values.length - 1, Math.ceil(q * values.length) - 1)
-  ] ?? Number.NaN;
 
 /** The protected service: counts the calls that reach it, and fails hard once broken. */
 class Dependency {
@@ -202,11 +196,11 @@ async function main(): Promise<void> {
               ? `≤ ${size * THRESHOLD} + in flight`
               : '–';
         rows.push(
-          `| ${size} | ${kind} | ${median(trials.map((t) => t.reachedUntilAllRejected))} (max ${Math.max(...trials.map((t) => t.reachedUntilAllRejected))}) | ${target} | ${
+          `| ${size} | ${kind} | ${summarize(trials.map((t) => t.reachedUntilAllRejected)).p50} (max ${Math.max(...trials.map((t) => t.reachedUntilAllRejected))}) | ${target} | ${
             delays.length === 0
               ? '–'
-              : `${quantile(delays, 0.5).toFixed(1)} / ${quantile(delays, 0.99).toFixed(1)}`
-          } | ${median(trials.map((t) => t.probesPerPeriod)).toFixed(2)} |`,
+              : `${summarize(delays).p50.toFixed(1)} / ${summarize(delays).p99.toFixed(1)}`
+          } | ${summarize(trials.map((t) => t.probesPerPeriod)).p50.toFixed(2)} |`,
         );
         process.stdout.write(`${rows[rows.length - 1] ?? ''}\n`);
       }

@@ -13,7 +13,7 @@ import { renderLatencyChart } from './chart';
 import { describeMachine } from './machine';
 import { writeChart, writeSection } from './report';
 import { log, runBenchmark } from './run';
-import { setGatewayFaults, stackRedisVersion, startBenchStacks } from './stack-bench';
+import { stackRedisVersion, startBenchStacks } from './stack-bench';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const HEALTHY_MS = Number(process.env.BENCH_HEALTHY_MS ?? 15_000);
@@ -53,9 +53,9 @@ async function main(): Promise<void> {
     }
     for (const [name, stack] of subjects) {
       log(`${name}: ${OUTAGE_MS / 1_000} s with the gateway not answering…`);
-      await setGatewayFaults(stack, { timeoutRate: 1 });
+      await stack.setGatewayFaults({ timeoutRate: 1 });
       outage.set(name, await load(stack, OUTAGE_MS));
-      await setGatewayFaults(stack, {});
+      await stack.setGatewayFaults(null);
     }
   } finally {
     await stacks.down();

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
 import { startRedis, type TestRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import { summarize } from '../lab/src/stats';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { NaiveRedisBreaker } from './naive-redis-breaker';
@@ -130,8 +131,7 @@ async function measure(redis: TestRedis, run: Runner): Promise<Measurement> {
   return { nsPerCall: (elapsed * 1e6) / CALLS, commandsPerCall: (after - before) / CALLS };
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const median = (values: number[]) => summarize(values).p50;
 
 async function main(): Promise<void> {
   const redis = await startRedis();

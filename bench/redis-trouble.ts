@@ -9,21 +9,17 @@
  *   npm run bench:redis-trouble      (BENCH_PHASE_MS=5000 by default)
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
 import { startRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import { summarize } from '../lab/src/stats';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { writeSection } from './report';
 
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 5_000);
 const RATE = 200;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const quantile = (values: number[], q: number) =>
-  [...values].sort((a, b) => a - b)[
-    Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))
-  ] ?? Number.NaN;
 
 /** A healthy dependency taking about a millisecond; one call in twenty fails, as real ones do. */
 let calls = 0;
@@ -120,11 +116,11 @@ async function main(): Promise<void> {
   const rows = [...new Set(samples.map((s) => s.phase))].flatMap((name) =>
     Object.keys(subjects).map((subject) => {
       const mine = samples.filter((s) => s.phase === name && s.subject === subject);
-      const ms = mine.map((s) => s.ms);
+      const latency = summarize(mine.map((s) => s.ms));
       const errors = mine.filter((s) => !s.ok).length;
       const store =
         subject === 'shared breaker' ? [...(storeSeen.get(name) ?? [])].join(' → ') : '–';
-      return `| ${name} | ${subject} | ${mine.length} | ${quantile(ms, 0.5).toFixed(2)} | ${quantile(ms, 0.99).toFixed(2)} | ${Math.max(...ms).toFixed(1)} | ${errors} | ${store} |`;
+      return `| ${name} | ${subject} | ${mine.length} | ${latency.p50.toFixed(2)} | ${latency.p99.toFixed(2)} | ${latency.max.toFixed(1)} | ${errors} | ${store} |`;
     }),
   );
   const table = [

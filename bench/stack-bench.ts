@@ -43,20 +43,6 @@ export async function startBenchStacks(log: (line: string) => void): Promise<Ben
   }
 }
 
-/** Replaces the gateway's faults (`{}` heals it). */
-export async function setGatewayFaults(
-  stack: Stack,
-  faults: Readonly<Record<string, unknown>>,
-): Promise<void> {
-  const response = await fetch(`${stack.gateway}/admin/faults`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  if (!response.ok)
-    throw new Error(`the gateway refused the faults: ${response.status} ${await response.text()}`);
-}
-
 /** The version of the stack's Redis, for the machine line. */
 export async function stackRedisVersion(stack: Stack): Promise<string | undefined> {
   const { output } = await stack.environment

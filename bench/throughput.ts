@@ -66,8 +66,6 @@ async function memoryMiB(stack: Stack): Promise<Record<string, number>> {
   return Object.fromEntries(entries);
 }
 
-const median = (values: readonly number[]) => summarize(values).p50;
-
 async function main(): Promise<void> {
   const stacks = await startBenchStacks(log);
   const subjects: [string, Stack][] = [
@@ -97,10 +95,10 @@ async function main(): Promise<void> {
     await stacks.down();
   }
 
-  const reference = median((rounds.get('no breaker') ?? []).map((r) => r.ordersPerSecond));
+  const reference = summarize((rounds.get('no breaker') ?? []).map((r) => r.ordersPerSecond)).p50;
   const rows = subjects.map(([name]) => {
     const mine = rounds.get(name) ?? [];
-    const throughput = median(mine.map((r) => r.ordersPerSecond));
+    const throughput = summarize(mine.map((r) => r.ordersPerSecond)).p50;
     const latency = summarize(mine.flatMap((r) => r.latencies));
     const notPaidKinds = new Map<string, number>();
     for (const kind of mine.flatMap((r) => r.notPaid))

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPOSE_BREAKER_OPEN_MS, waitFor, type Stack } from '@cb-lab/testing';
 
 /** Orders per second while a fault is played: enough to keep every replica busy. */
@@ -33,8 +34,6 @@ interface Charge {
   status: string;
   createdAt: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function placeOrder(orders: string, key: string): Promise<Answer & { order?: Order }> {
   const started = performance.now();
@@ -81,29 +80,13 @@ async function orderLoad(orders: string, scenario: string, until: Promise<unknow
 
 const admin = (stack: Stack) => ({ authorization: `Bearer ${stack.adminToken}` });
 
-async function setFaults(stack: Stack, faults: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${stack.gateway}/admin/faults`, {
-    method: 'PUT',
-    headers: { ...admin(stack), 'content-type': 'application/json' },
-    body: JSON.stringify(faults),
-  });
-  expect(response.status).toBe(200);
-}
-
+/** Each replica's breaker state by compose name; `unreachable` for one that does not answer. */
 const circuitStates = async (stack: Stack): Promise<Record<string, string>> =>
   Object.fromEntries(
-    await Promise.all(
-      Object.entries(stack.payments).map(async ([name, url]): Promise<[string, string]> => {
-        try {
-          const view = (await (await fetch(`${url}/payments/circuit`)).json()) as {
-            state: string;
-          };
-          return [name, view.state];
-        } catch {
-          return [name, 'unreachable'];
-        }
-      }),
-    ),
+    Object.entries(await stack.circuits()).map(([name, view]) => [
+      name,
+      view?.state ?? 'unreachable',
+    ]),
   );
 
 const allIn = async (stack: Stack, state: string) =>
@@ -225,7 +208,7 @@ async function underLoad(
   const playing = fault();
   const answers = await orderLoad(stack.orders, scenario, playing);
   await playing;
-  await setFaults(stack, {});
+  await stack.setGatewayFaults({});
   await convergeClosed(stack);
   const summary = await expectNothingLost(stack, answers, startedAt, options);
   await convergeClosed(stack);
@@ -296,7 +279,7 @@ export function faultMatrix(running: () => Stack): void {
       let killed: string | undefined;
       await underLoad(stack, 'probe-holder-killed', async () => {
         // A gateway that never answers: the probe hangs for its whole timeout, long enough to catch.
-        await setFaults(stack, { timeoutRate: 1 });
+        await stack.setGatewayFaults({ timeoutRate: 1 });
         await waitFor(() => allIn(stack, 'open'), 'the breaker to open everywhere', {
           limitMs: 30_000,
           everyMs: 100,
@@ -309,7 +292,7 @@ export function faultMatrix(running: () => Stack): void {
         }
         expect(killed).toBeDefined();
         await stack.container(killed ?? '').kill();
-        await setFaults(stack, {});
+        await stack.setGatewayFaults({});
         // The dead replica's lease runs out; a live replica probes the healed gateway.
         await waitFor(
           async () =>
@@ -331,7 +314,7 @@ export function faultMatrix(running: () => Stack): void {
     it('a payments replica restarted during an outage joins the open breaker, then all close', async () => {
       const stack = running();
       await underLoad(stack, 'replica-restarted', async () => {
-        await setFaults(stack, { errorRate: 1, errorStatus: 503 });
+        await stack.setGatewayFaults({ errorRate: 1, errorStatus: 503 });
         await waitFor(() => allIn(stack, 'open'), 'the breaker to open everywhere', {
           limitMs: 30_000,
           everyMs: 100,
@@ -342,7 +325,7 @@ export function faultMatrix(running: () => Stack): void {
         // It comes back into the cluster's state, not a fresh closed breaker of its own.
         expect((await circuitStates(stack))['payments-2']).toBe('open');
         // Healed under load: one probe after the open period closes it on all three.
-        await setFaults(stack, {});
+        await stack.setGatewayFaults({});
         await sleep(COMPOSE_BREAKER_OPEN_MS + 2_000);
       });
     });

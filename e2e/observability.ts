@@ -70,13 +70,8 @@ export function observability(running: () => Stack): void {
       outageEnd = Date.now();
       await placeOrders(Date.now() + 15_000);
       await waitFor(async () => {
-        const states = await Promise.all(
-          Object.values(running().payments).map(
-            async (url) =>
-              ((await (await fetch(`${url}/payments/circuit`)).json()) as { state: string }).state,
-          ),
-        );
-        return states.every((state) => state === 'closed');
+        const states = Object.values(await running().circuits());
+        return states.every((view) => view?.state === 'closed');
       }, 'every replica to close after the outage');
       // Two scrapes and a rule evaluation, so the last samples are in Prometheus.
       await sleep(11_000);

@@ -23,27 +23,9 @@ export function sharedBreaker(running: () => Stack): void {
       });
       return (await response.json()) as Order;
     };
-    const setFaults = async (faults: Record<string, unknown> | null) => {
-      const response = await fetch(`${running().gateway}/admin/faults`, {
-        method: faults === null ? 'DELETE' : 'PUT',
-        headers: {
-          authorization: `Bearer ${running().adminToken}`,
-          'content-type': 'application/json',
-        },
-        ...(faults === null ? {} : { body: JSON.stringify(faults) }),
-      });
-      expect(response.status).toBe(200);
-    };
-    const circuits = () =>
-      Promise.all(
-        Object.values(running().payments).map(
-          async (url) =>
-            (await (await fetch(`${url}/payments/circuit`)).json()) as {
-              state: string;
-              replica: string;
-            },
-        ),
-      );
+    const setFaults = (faults: Record<string, unknown> | null) =>
+      running().setGatewayFaults(faults);
+    const circuits = async () => Object.values(await running().circuits());
     const gatewayReached = async (outcome: string) =>
       sampleValue(
         await (await fetch(`${running().gateway}/metrics`)).text(),
@@ -96,8 +78,8 @@ export function sharedBreaker(running: () => Stack): void {
         ...Array(3).fill('circuit_open'),
       ]);
       const states = await circuits();
-      expect(states.map((c) => c.state)).toEqual(['open', 'open', 'open']);
-      expect(new Set(states.map((c) => c.replica)).size).toBe(3);
+      expect(states.map((c) => c?.state)).toEqual(['open', 'open', 'open']);
+      expect(new Set(states.map((c) => c?.replica)).size).toBe(3);
       expect(await gatewayReached('faulted')).toBe(5);
     });
 
@@ -146,7 +128,7 @@ export function sharedBreaker(running: () => Stack): void {
         'an order to be paid again',
       );
       await waitFor(
-        async () => (await circuits()).every((c) => c.state === 'closed'),
+        async () => (await circuits()).every((c) => c?.state === 'closed'),
         'every replica to close',
       );
       expect((await placeOrder()).status).toBe('paid');

@@ -11,6 +11,7 @@ export {
   PAYMENTS_REPLICAS,
   STACK_SERVICES,
   startStack,
+  type CircuitView,
   type Stack,
   type StackContainer,
   type StackOptions,

@@ -43,6 +43,12 @@ export interface StackContainer {
   memoryBytes(): Promise<number>;
 }
 
+/** What a payments replica's `GET /payments/circuit` says, as far as tests read it. */
+export interface CircuitView {
+  state: string;
+  replica: string;
+}
+
 export interface Stack {
   readonly orders: string;
   readonly gateway: string;
@@ -57,6 +63,10 @@ export interface Stack {
   /** The password of Redis's `lab` user (a fresh one per run). */
   readonly redisPassword: string;
   container(name: string): StackContainer;
+  /** Replaces the gateway's faults through its admin API (`null` heals it); throws if refused. */
+  setGatewayFaults(faults: Readonly<Record<string, unknown>> | null): Promise<void>;
+  /** Each payments replica's breaker by compose name; `undefined` for one that does not answer. */
+  circuits(): Promise<Record<string, CircuitView | undefined>>;
   down(): Promise<void>;
 }
 
@@ -105,9 +115,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
   );
   const runtime = await getContainerRuntimeClient();
+  const gatewayUrl = url(gateway);
   return {
     orders: url(orders),
-    gateway: url(gateway),
+    gateway: gatewayUrl,
     secondaryGateway: url(secondaryGateway),
     prometheus: url(prometheus),
     loadGenerator: url(loadGenerator),
@@ -131,6 +142,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           return stats.memory_stats.usage - cache;
         },
       };
+    },
+    async setGatewayFaults(faults) {
+      const response = await fetch(`${gatewayUrl}/admin/faults`, {
+        method: faults === null ? 'DELETE' : 'PUT',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        ...(faults === null ? {} : { body: JSON.stringify(faults) }),
+      });
+      if (!response.ok)
+        throw new Error(
+          `the gateway refused the faults: ${response.status} ${await response.text()}`,
+        );
+    },
+    async circuits() {
+      const views = await Promise.all(
+        Object.entries(replicas).map(async ([name, base]) => {
+          const view = await fetch(`${base}/payments/circuit`)
+            .then((response) => response.json() as Promise<CircuitView>)
+            .catch(() => undefined);
+          return [name, view] as const;
+        }),
+      );
+      return Object.fromEntries(views);
     },
     down: async () => {
       await environment.down({ removeVolumes: true, timeout: 20_000 });
