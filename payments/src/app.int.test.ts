@@ -282,6 +282,27 @@ describe('the shared breaker in front of the gateway', () => {
   });
 });
 
+describe('breaker settings', () => {
+  it('starts with a failure rate of 1 and opens only once every call in the window failed', async () => {
+    const { url } = await replica({
+      BREAKER_MODE: 'rate',
+      BREAKER_FAILURE_RATE: '1',
+      BREAKER_MIN_CALLS: '3',
+      BREAKER_WINDOW_MS: '2000',
+    });
+    expect(await circuit(url)).toMatchObject({ state: 'closed', mode: 'rate' });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) expect((await pay(url, `rate-one-${i}`)).status).toBe(502);
+    await waitFor(async () => (await circuit(url)).state === 'open', 'the breaker to open');
+  });
+
+  it('refuses a failure rate above 1, naming the variable', async () => {
+    await expect(replica({ BREAKER_MODE: 'rate', BREAKER_FAILURE_RATE: '1.5' })).rejects.toThrow(
+      'BREAKER_FAILURE_RATE',
+    );
+  });
+});
+
 describe('without the breaker (BREAKER_ENABLED=false)', () => {
   it('sends every payment to the failing gateway, never opens, and says it has no breaker', async () => {
     const replicas = [

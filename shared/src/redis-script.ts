@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 
 /**
  * A Lua script run by its SHA (EVALSHA), loading it with EVAL only when the
- * server does not know it yet (first call, or after a Redis restart).
+ * server does not know it yet (first call, or after a Redis restart or
+ * `SCRIPT FLUSH`): two round trips then. Where one round trip is all a
+ * caller may wait, {@link eval} sends the whole script every time.
  */
 export class RedisScript<Result = unknown> {
   readonly sha: string;
@@ -20,14 +22,33 @@ export class RedisScript<Result = unknown> {
     keys: readonly string[],
     args: readonly (string | number)[] = [],
   ): Promise<Result> {
-    if (keys.length !== this.numberOfKeys) {
-      throw new Error(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
-    }
+    this.#checkKeys(keys);
     try {
       return (await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args)) as Result;
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return (await redis.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as Result;
+    }
+  }
+
+  /** Runs the script in exactly one round trip, whether or not the server has it cached. */
+  async eval(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly (string | number)[] = [],
+  ): Promise<Result> {
+    this.#checkKeys(keys);
+    return (await redis.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as Result;
+  }
+
+  /** Puts the script in the server's cache, so that the next {@link run} takes one round trip. */
+  async load(redis: Redis): Promise<void> {
+    await redis.script('LOAD', this.lua);
+  }
+
+  #checkKeys(keys: readonly string[]): void {
+    if (keys.length !== this.numberOfKeys) {
+      throw new Error(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
     }
   }
 }

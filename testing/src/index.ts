@@ -1,4 +1,5 @@
 export { captureLogger, serve, testContext, type CapturedLogger } from './context';
+export { watchEventLoop, type EventLoopWatch } from './event-loop';
 export { images } from './images';
 export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';

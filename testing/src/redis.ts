@@ -17,9 +17,17 @@ export interface TestRedis {
   /** Freezes the Redis process (`docker pause`): connections stay open and nothing answers. */
   pause(): Promise<void>;
   unpause(): Promise<void>;
-  /** Stops the Redis container (connections are refused) and starts it again on the same port, empty. */
+  /**
+   * Stops the Redis container at once (connections are refused); `revive`
+   * starts it again on the same port, with the data of the last
+   * {@link snapshot} if one was taken, else empty.
+   */
   kill(): Promise<void>;
   revive(): Promise<void>;
+  /** Writes the data set to disk now (`SAVE`): what a restart comes back with. */
+  snapshot(): Promise<void>;
+  /** Deletes the snapshot on disk, so that the next restart comes back empty. */
+  forgetSnapshot(): Promise<void>;
   /** Total commands Redis has executed, by command name (from INFO commandstats). */
   commandCounts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -64,6 +72,14 @@ export async function startRedis(): Promise<TestRedis> {
       redis.on('error', () => undefined);
       connections.push(redis);
       return redis;
+    },
+    async snapshot() {
+      await admin.save();
+    },
+    async forgetSnapshot() {
+      const [, dir] = (await admin.config('GET', 'dir')) as [string, string];
+      const [, file] = (await admin.config('GET', 'dbfilename')) as [string, string];
+      await container.exec(['rm', '-f', `${dir}/${file}`]);
     },
     pause: () => docker.pause(),
     unpause: () => docker.unpause(),

@@ -1,17 +1,22 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../metrics';
 import { BREAKER_STATES } from './breaker-state';
-import type { BreakerCallOutcome, SharedCircuitBreaker } from './shared-circuit-breaker';
+import type {
+  BreakerCallOutcome,
+  SharedCircuitBreaker,
+  TransitionScope,
+} from './shared-circuit-breaker';
 
 interface BreakerMetricSet {
   state: Gauge<'breaker' | 'state'>;
-  transitions: Counter<'breaker' | 'from' | 'to'>;
+  transitions: Counter<'breaker' | 'from' | 'to' | 'scope'>;
   calls: Counter<'breaker' | 'outcome'>;
   duration: Histogram<'breaker' | 'outcome'>;
   storeUp: Gauge<'breaker'>;
 }
 
 const OUTCOMES: readonly BreakerCallOutcome[] = ['success', 'failure', 'rejected', 'probe'];
+const SCOPES: readonly TransitionScope[] = ['shared', 'local'];
 
 /** One set per registry, however many breakers a process instruments. */
 const sets = new WeakMap<Registry, BreakerMetricSet>();
@@ -29,8 +34,12 @@ function metricSet(registry: Registry): BreakerMetricSet {
     }),
     transitions: new Counter({
       name: 'circuit_breaker_transitions_total',
-      help: 'State changes this replica went through (learned from the cluster or caused here).',
-      labelNames: ['breaker', 'from', 'to'] as const,
+      help:
+        'Changes of the state this replica enforces. scope="shared": one transition of the ' +
+        "cluster's state in Redis, counted alike by every replica that saw it; " +
+        'scope="local": what this replica went through alone (its local breaker while Redis ' +
+        'was away, losing or re-joining Redis, catching up on several transitions at once).',
+      labelNames: ['breaker', 'from', 'to', 'scope'] as const,
       registers,
     }),
     calls: new Counter({
@@ -71,12 +80,13 @@ export function instrumentBreaker(breaker: SharedCircuitBreaker, registry: Regis
   // Every series exists from the start, so rate() and increase() see the first transition too.
   for (const from of BREAKER_STATES) {
     for (const to of BREAKER_STATES) {
-      if (from !== to) metrics.transitions.inc({ breaker: name, from, to }, 0);
+      if (from === to) continue;
+      for (const scope of SCOPES) metrics.transitions.inc({ breaker: name, from, to, scope }, 0);
     }
   }
 
-  breaker.onTransition(({ from, to }) => {
-    metrics.transitions.inc({ breaker: name, from, to });
+  breaker.onTransition(({ from, to, scope }) => {
+    metrics.transitions.inc({ breaker: name, from, to, scope });
     showState(to);
   });
   breaker.onCall(({ outcome, durationMs }) => {

@@ -1,5 +1,3 @@
-import type { TripSettings } from './breaker-store';
-
 /** Open after `threshold` consecutive failures across the cluster (pybreaker's `fail_max`). */
 export interface ConsecutiveFailures {
   mode: 'consecutive';
@@ -7,15 +5,16 @@ export interface ConsecutiveFailures {
 }
 
 /**
- * Open when at least `threshold` (0 to 1) of the calls in the last
- * `windowMs` failed, once the window holds `minCalls` calls.
+ * Open when at least `threshold` (a ratio above 0, up to 1) of the calls in
+ * the last `windowMs` failed, once the window holds `minCalls` calls. The
+ * window slides by buckets: the decision is taken as each bucket ends.
  */
 export interface FailureRate {
   mode: 'rate';
   threshold: number;
   minCalls: number;
   windowMs: number;
-  /** Resolution of the sliding window; defaults to a tenth of it. */
+  /** How many buckets the window slides by (1 to 100); defaults to 10. */
   buckets?: number;
 }
 
@@ -42,22 +41,57 @@ export interface SharedCircuitBreakerOptions {
    * caller probes instead.
    */
   probeLeaseMs?: number;
-  /** While Redis cannot be reached: `local` runs cockatiel's in-process breaker, `reject` refuses every call. */
+  /** While Redis cannot be reached: `local` runs an in-process breaker, `reject` refuses every call. */
   whenStoreDown?: 'local' | 'reject';
   /** How often a degraded breaker asks Redis whether it is back. */
   storeRetryMs?: number;
-  /** How often the shared state is read again, in case a pub/sub message was lost. */
+  /** How often the shared state is read again, in case a message was lost or Redis went back. */
   syncIntervalMs?: number;
   /** Rate mode: how long outcomes are gathered before one write. */
   flushIntervalMs?: number;
 }
 
+/** Consecutive mode, as the scripts and the local breaker apply it. */
+export interface ConsecutiveTrip {
+  mode: 'consecutive';
+  threshold: number;
+}
+
+/** Rate mode, as the scripts and the local breaker apply it: integers only. */
+export interface RateTrip {
+  mode: 'rate';
+  /** The threshold ratio in millionths, so that "at least" is decided on integers. */
+  thresholdPpm: number;
+  minCalls: number;
+  bucketMs: number;
+  /** Buckets in the window. */
+  buckets: number;
+}
+
+export type TripSettings = ConsecutiveTrip | RateTrip;
+
+/** How long the breaker stays open, and how the period grows after failed probes. */
+export interface OpenSettings {
+  openMs: number;
+  maxOpenMs: number;
+  backoffFactor: number;
+}
+
 export interface ResolvedOptions extends Required<
-  Omit<SharedCircuitBreakerOptions, 'trip' | 'namespace'>
+  Omit<SharedCircuitBreakerOptions, 'trip' | 'namespace' | 'openMs' | 'maxOpenMs' | 'backoffFactor'>
 > {
   namespace: string;
-  tripSettings: TripSettings;
+  trip: TripSettings;
+  open: OpenSettings;
 }
+
+/** Whether `failed` of `calls` meets a rate threshold given in millionths (exact, on integers). */
+export const rateReached = (failed: number, calls: number, thresholdPpm: number): boolean =>
+  failed * 1_000_000 >= thresholdPpm * calls;
+
+/** The open period after the `openCount`-th opening since the breaker last closed. */
+export const openPeriodMs = (open: OpenSettings, openCount: number): number =>
+  Math.floor(Math.min(open.openMs * open.backoffFactor ** (openCount - 1), open.maxOpenMs));
 
 const positive = (name: string, value: number, integer = false): number => {
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
@@ -68,12 +102,34 @@ const positive = (name: string, value: number, integer = false): number => {
   return value;
 };
 
+function resolveTrip(trip: ConsecutiveFailures | FailureRate): TripSettings {
+  if (trip.mode === 'consecutive') {
+    return { mode: 'consecutive', threshold: positive('trip.threshold', trip.threshold, true) };
+  }
+  const thresholdPpm = Math.round(trip.threshold * 1_000_000);
+  if (!(trip.threshold > 0 && trip.threshold <= 1) || thresholdPpm < 1)
+    throw new RangeError(
+      `trip.threshold must be a ratio above 0 (at least 0.000001) and at most 1 (got ${trip.threshold})`,
+    );
+  const windowMs = positive('trip.windowMs', trip.windowMs, true);
+  const buckets = positive('trip.buckets', trip.buckets ?? 10, true);
+  if (buckets > 100) throw new RangeError(`trip.buckets must be at most 100 (got ${buckets})`);
+  if (windowMs < buckets)
+    throw new RangeError(`trip.windowMs (${windowMs}) must be at least trip.buckets (${buckets})`);
+  return {
+    mode: 'rate',
+    thresholdPpm,
+    minCalls: positive('trip.minCalls', trip.minCalls, true),
+    bucketMs: Math.floor(windowMs / buckets),
+    buckets,
+  };
+}
+
 /** Fills defaults and checks every setting, so a bad one fails at construction, not at the first outage. */
 export function resolveOptions(
   options: SharedCircuitBreakerOptions,
   defaults: { replica: string; isFailure: (error: unknown) => boolean },
 ): ResolvedOptions {
-  const { trip } = options;
   const openMs = positive('openMs', options.openMs, true);
   const maxOpenMs = positive('maxOpenMs', options.maxOpenMs ?? openMs, true);
   if (maxOpenMs < openMs)
@@ -81,42 +137,12 @@ export function resolveOptions(
   const backoffFactor = positive('backoffFactor', options.backoffFactor ?? 2);
   if (backoffFactor < 1)
     throw new RangeError(`backoffFactor must be at least 1 (got ${backoffFactor})`);
-
-  let tripSettings: TripSettings;
-  if (trip.mode === 'consecutive') {
-    tripSettings = {
-      mode: 'consecutive',
-      threshold: positive('trip.threshold', trip.threshold, true),
-      minCalls: 1,
-      windowMs: 1,
-      bucketMs: 1,
-      openMs,
-      maxOpenMs,
-      backoffFactor,
-    };
-  } else {
-    if (!(trip.threshold > 0 && trip.threshold <= 1))
-      throw new RangeError(`trip.threshold must be a ratio in (0, 1] (got ${trip.threshold})`);
-    const windowMs = positive('trip.windowMs', trip.windowMs, true);
-    const buckets = positive('trip.buckets', trip.buckets ?? 10, true);
-    tripSettings = {
-      mode: 'rate',
-      threshold: trip.threshold,
-      minCalls: positive('trip.minCalls', trip.minCalls, true),
-      windowMs,
-      bucketMs: Math.max(1, Math.floor(windowMs / buckets)),
-      openMs,
-      maxOpenMs,
-      backoffFactor,
-    };
-  }
   return {
     name: options.name,
     replica: options.replica ?? defaults.replica,
     namespace: options.namespace ?? '',
-    openMs,
-    maxOpenMs,
-    backoffFactor,
+    trip: resolveTrip(options.trip),
+    open: { openMs, maxOpenMs, backoffFactor },
     slowCallMs:
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),
     isFailure: options.isFailure ?? defaults.isFailure,
@@ -125,6 +151,5 @@ export function resolveOptions(
     storeRetryMs: positive('storeRetryMs', options.storeRetryMs ?? 1_000, true),
     syncIntervalMs: positive('syncIntervalMs', options.syncIntervalMs ?? 5_000, true),
     flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs ?? 100, true),
-    tripSettings,
   };
 }

@@ -1,5 +1,4 @@
 import { RedisScript } from '../redis-script';
-import type { ScriptReply } from './breaker-state';
 
 /*
  * Every change to a breaker's shared state is one of these scripts. A script
@@ -16,7 +15,7 @@ import type { ScriptReply } from './breaker-state';
 const PRELUDE = `
 local STATE, WINDOW, PROBE = KEYS[1], KEYS[2], KEYS[3]
 local CHANNEL = ARGV[1]
-local NUMBERS = {'epoch', 'version', 'incarnation', 'failures', 'calls', 'openedAt', 'halfOpenAt', 'openCount', 'changedAt'}
+local NUMBERS = {'epoch', 'version', 'writtenAt', 'incarnation', 'failures', 'calls', 'openedAt', 'halfOpenAt', 'openCount', 'changedAt', 'decidedBucket'}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -33,12 +32,16 @@ local function load()
   return s
 end
 
+-- The state as replicas see it: the hash, plus who holds the probe lease and until when.
 local function view(s, now)
-  local out = {state = s.state, probeLeaseUntil = 0}
+  local out = {state = s.state, probeLeaseUntil = 0, probeOwner = ''}
   for _, f in ipairs(NUMBERS) do out[f] = s[f] end
   if s.state == 'half_open' then
     local ttl = redis.call('PTTL', PROBE)
-    if ttl > 0 then out.probeLeaseUntil = now + ttl end
+    if ttl > 0 then
+      out.probeLeaseUntil = now + ttl
+      out.probeOwner = redis.call('GET', PROBE)
+    end
   end
   return out
 end
@@ -50,12 +53,16 @@ local function reply(s, now, extra)
   return cjson.encode(out)
 end
 
--- Saves a change: a new version always, a new epoch when the state changed,
--- and a message on the channel unless the change is quiet (window counts).
-local function commit(s, now, from, reason, quiet)
+-- Saves a change: a new version and write time always, a new epoch when the state changed
+-- (or when newTerm asks for one: an operator's reset of a closed breaker), and a message on
+-- the channel unless the change is quiet (window counts). The write time (ms, made to grow
+-- by at least 1 per write) orders states even across a return to an older copy, where
+-- versions repeat.
+local function commit(s, now, from, reason, quiet, newTerm)
   if s.incarnation == 0 then s.incarnation = now end
   s.version = s.version + 1
-  if from ~= s.state then
+  s.writtenAt = math.max(now, s.writtenAt + 1)
+  if from ~= s.state or newTerm then
     s.epoch = s.epoch + 1
     s.changedAt = now
   end
@@ -69,6 +76,11 @@ local function commit(s, now, from, reason, quiet)
   if from ~= s.state then message.from = from end
   if not quiet then redis.call('PUBLISH', CHANNEL, cjson.encode(message)) end
   return message
+end
+
+local function transition(s, now, from, reason)
+  local message = commit(s, now, from, reason)
+  return reply(s, now, {from = message.from, reason = message.reason})
 end
 
 -- Opens the breaker; each opening since the last close lasts longer, up to the cap.
@@ -90,6 +102,20 @@ local function close(s)
   s.halfOpenAt = 0
   redis.call('DEL', WINDOW, PROBE)
 end
+
+-- Outcomes belong to the term (incarnation, epoch) in which their calls started. A call
+-- started before the hash existed (incarnation 0) counts in the incarnation it grew into;
+-- one from an incarnation Redis no longer holds never counts.
+local function same_term(s, incarnation, epoch)
+  return s.state == 'closed' and s.epoch == epoch and (incarnation == 0 or incarnation == s.incarnation)
+end
+
+-- Splits 'a,b,c' into a list.
+local function split(text, separator)
+  local out = {}
+  for part in string.gmatch(text, '[^' .. separator .. ']+') do out[#out + 1] = part end
+  return out
+end
 `;
 
 const script = (body: string) => new RedisScript<string>(`${PRELUDE}\n${body}`, 3);
@@ -101,67 +127,116 @@ return reply(load(), now)
 `);
 
 /**
- * Records call outcomes observed by one replica while closed, and opens the
- * breaker when they cross the threshold. Outcomes from another epoch (before
- * a transition) are ignored: they describe a breaker that no longer exists.
- * ARGV: channel, epoch, successes, failures, mode, threshold, minCalls,
- *       windowMs, bucketMs, openMs, maxOpenMs, backoffFactor
+ * Consecutive mode: records one replica's outcomes, in the order they
+ * happened, as runs (`f3,s1,f2`: three failures, a success, two failures).
+ * A failure adds to the cluster's count of consecutive failures and opens
+ * the breaker at the threshold; a success resets the count. Outcomes from
+ * another term are ignored: they describe a breaker that no longer exists.
+ * ARGV: channel, incarnation, epoch, runs, threshold, openMs, maxOpenMs, backoffFactor
  */
-export const RECORD = script(`
+export const RECORD_CONSECUTIVE = script(`
 local now = now_ms()
 local s = load()
-local epoch, successes, failures = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local mode, threshold = ARGV[5], tonumber(ARGV[6])
-if s.state ~= 'closed' or s.epoch ~= epoch then return reply(s, now, {stale = true}) end
-
-local before_failures, before_calls = s.failures, s.calls
-local trip = false
-if mode == 'consecutive' then
-  if failures > 0 then
-    s.failures = s.failures + failures
-    trip = s.failures >= threshold
-  elseif successes > 0 then
+if not same_term(s, tonumber(ARGV[2]), tonumber(ARGV[3])) then return reply(s, now, {stale = true}) end
+local threshold = tonumber(ARGV[5])
+local before = s.failures
+for _, run in ipairs(split(ARGV[4], ',')) do
+  local n = tonumber(string.sub(run, 2))
+  if string.sub(run, 1, 1) == 's' then
     s.failures = 0
-  end
-else
-  local minCalls, windowMs, bucketMs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-  local bucket = math.floor(now / bucketMs)
-  local oldest = bucket - math.ceil(windowMs / bucketMs) + 1
-  if successes > 0 then redis.call('HINCRBY', WINDOW, 's' .. bucket, successes) end
-  if failures > 0 then redis.call('HINCRBY', WINDOW, 'f' .. bucket, failures) end
-  redis.call('PEXPIRE', WINDOW, windowMs + bucketMs)
-  local raw = redis.call('HGETALL', WINDOW)
-  local calls, failed = 0, 0
-  for i = 1, #raw, 2 do
-    local field = raw[i]
-    if tonumber(string.sub(field, 2)) < oldest then
-      redis.call('HDEL', WINDOW, field)
-    else
-      local n = tonumber(raw[i + 1])
-      calls = calls + n
-      if string.sub(field, 1, 1) == 'f' then failed = failed + n end
+  else
+    s.failures = s.failures + n
+    if s.failures >= threshold then
+      open(s, now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+      return transition(s, now, 'closed', 'failure threshold reached')
     end
   end
-  s.calls, s.failures = calls, failed
-  trip = failed > 0 and calls >= minCalls and failed >= threshold * calls
 end
-
-if trip then
-  open(s, now, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
-  local message = commit(s, now, 'closed', 'failure threshold reached')
-  return reply(s, now, {from = message.from, reason = message.reason})
-end
-if s.failures == before_failures and s.calls == before_calls then return reply(s, now) end
--- Consecutive counts are announced (replicas report a success only while the count is above
--- zero); window counts change on every flush and are only saved.
-commit(s, now, 'closed', 'outcomes recorded', mode ~= 'consecutive')
+if s.failures == before then return reply(s, now) end
+-- Counts are announced: replicas write a success only while they know of a count to reset.
+commit(s, now, 'closed', 'outcomes recorded')
 return reply(s, now)
 `);
 
 /**
+ * Rate mode: adds one replica's outcomes to the sliding window, each in the
+ * bucket of the Redis time at which its call ended, then decides every
+ * bucket that has settled. A bucket settles \`settleMs\` after it ends, when
+ * every replica has had time to report it; its decision looks at the window
+ * of \`bucketsInWindow\` buckets ending with it, and opens the breaker when
+ * that window holds at least \`minCalls\` calls of which at least
+ * \`thresholdPpm\` millionths failed (integers: no rounding decides). The
+ * reply's \`decideAt\` is when the next bucket settles while the window
+ * holds outcomes, so a replica can ask again without waiting for traffic.
+ * ARGV: channel, incarnation, epoch, buckets (\`bucket:successes:failures,…\`),
+ *       thresholdPpm, minCalls, bucketMs, bucketsInWindow, settleMs,
+ *       openMs, maxOpenMs, backoffFactor
+ */
+export const RECORD_RATE = script(`
+local now = now_ms()
+local s = load()
+if not same_term(s, tonumber(ARGV[2]), tonumber(ARGV[3])) then return reply(s, now, {stale = true}) end
+local ppm, minCalls = tonumber(ARGV[5]), tonumber(ARGV[6])
+local bucketMs, width, settleMs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+
+-- The last bucket whose window may be decided now, and the first that still matters.
+local lastSettled = math.floor((now - settleMs) / bucketMs) - 1
+local first = math.max(s.decidedBucket + 1, lastSettled - width + 1)
+local oldestUseful = first - width + 1
+
+for _, entry in ipairs(split(ARGV[4], ',')) do
+  local parts = split(entry, ':')
+  local bucket, successes, failures = tonumber(parts[1]), tonumber(parts[2]), tonumber(parts[3])
+  if bucket >= oldestUseful then
+    if successes > 0 then redis.call('HINCRBY', WINDOW, 's' .. bucket, successes) end
+    if failures > 0 then redis.call('HINCRBY', WINDOW, 'f' .. bucket, failures) end
+  end
+end
+
+local successes, failures = {}, {}
+local raw = redis.call('HGETALL', WINDOW)
+for i = 1, #raw, 2 do
+  local bucket = tonumber(string.sub(raw[i], 2))
+  if bucket < oldestUseful then
+    redis.call('HDEL', WINDOW, raw[i])
+  elseif string.sub(raw[i], 1, 1) == 's' then
+    successes[bucket] = tonumber(raw[i + 1])
+  else
+    failures[bucket] = tonumber(raw[i + 1])
+  end
+end
+
+local before_calls, before_failures, before_decided = s.calls, s.failures, s.decidedBucket
+for bucket = first, lastSettled do
+  local calls, failed = 0, 0
+  for b = bucket - width + 1, bucket do
+    calls = calls + (successes[b] or 0) + (failures[b] or 0)
+    failed = failed + (failures[b] or 0)
+  end
+  s.calls, s.failures, s.decidedBucket = calls, failed, bucket
+  if calls >= minCalls and failed * 1000000 >= ppm * calls then
+    open(s, now, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
+    return transition(s, now, 'closed', 'failure rate reached')
+  end
+end
+
+-- While the window holds outcomes, every bucket to come may change the decision.
+local decideAt = 0
+if redis.call('EXISTS', WINDOW) == 1 then
+  redis.call('PEXPIRE', WINDOW, (width + 2) * bucketMs + settleMs)
+  decideAt = (math.max(s.decidedBucket, lastSettled) + 2) * bucketMs + settleMs
+end
+if s.calls ~= before_calls or s.failures ~= before_failures or s.decidedBucket ~= before_decided then
+  -- Window counts change on every flush of every replica: saved, not announced.
+  commit(s, now, 'closed', 'window decided', true)
+end
+return reply(s, now, {decideAt = decideAt})
+`);
+
+/**
  * Asks for the half-open probe. Granted to exactly one caller once the open
- * period is over, or when the last prober's lease expired without a report.
- * ARGV: channel, token, leaseMs
+ * period is over, or when the lease was given back or expired without a
+ * report. ARGV: channel, token, leaseMs
  */
 export const ACQUIRE_PROBE = script(`
 local now = now_ms()
@@ -173,14 +248,16 @@ elseif not (s.state == 'half_open' and redis.call('EXISTS', PROBE) == 0) then
   return reply(s, now, {granted = false})
 end
 redis.call('SET', PROBE, ARGV[2], 'PX', ARGV[3])
-local message = commit(s, now, from, from == 'half_open' and 'probe lease expired; new probe' or 'open period over')
+local message = commit(s, now, from, from == 'half_open' and 'probe lease free; new probe' or 'open period over')
 return reply(s, now, {granted = true, from = message.from, reason = message.reason})
 `);
 
 /**
- * Reports the probe's outcome: success closes the breaker, failure reopens
- * it for a longer period. Only the lease holder's report counts.
- * ARGV: channel, token, outcome (success|failure), openMs, maxOpenMs, backoffFactor
+ * Reports the probe's outcome; only the lease holder's report counts.
+ * `success` closes the breaker, `failure` reopens it for a longer period,
+ * `abandon` gives the lease back without a verdict (the caller gave up
+ * before the call ran, or cancelled it) so the next caller probes.
+ * ARGV: channel, token, outcome (success|failure|abandon), openMs, maxOpenMs, backoffFactor
  */
 export const RELEASE_PROBE = script(`
 local now = now_ms()
@@ -188,18 +265,23 @@ local s = load()
 if s.state ~= 'half_open' or redis.call('GET', PROBE) ~= ARGV[2] then
   return reply(s, now, {stale = true})
 end
+if ARGV[3] == 'abandon' then
+  redis.call('DEL', PROBE)
+  local message = commit(s, now, 'half_open', 'probe abandoned')
+  return reply(s, now, {reason = message.reason})
+end
 if ARGV[3] == 'success' then
   close(s)
 else
   open(s, now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
-local message = commit(s, now, 'half_open', 'probe ' .. ARGV[3])
-return reply(s, now, {from = message.from, reason = message.reason})
+return transition(s, now, 'half_open', 'probe ' .. ARGV[3])
 `);
 
 /**
  * An operator's decision for the whole cluster: hold the breaker open
- * (isolated) or reset it to closed with every count cleared.
+ * (isolated), or reset it to closed with every count cleared and a new
+ * term, so outcomes of calls started before the reset never count.
  * ARGV: channel, target (isolated|closed), reason
  */
 export const FORCE = script(`
@@ -211,12 +293,18 @@ if ARGV[2] == 'isolated' then
   s.state = 'isolated'
   redis.call('DEL', PROBE)
 else
-  if s.state == 'closed' and s.failures == 0 and s.calls == 0 then return reply(s, now) end
   close(s)
 end
-local message = commit(s, now, from, ARGV[3])
+local message = commit(s, now, from, ARGV[3], false, true)
 return reply(s, now, {from = message.from, reason = message.reason})
 `);
 
-export type BreakerScript = RedisScript<string>;
-export type { ScriptReply };
+/** Every script, for loading them when a connection opens. */
+export const ALL_SCRIPTS = [
+  READ,
+  RECORD_CONSECUTIVE,
+  RECORD_RATE,
+  ACQUIRE_PROBE,
+  RELEASE_PROBE,
+  FORCE,
+];

@@ -16,31 +16,44 @@ export interface SharedBreakerState {
   state: BreakerStateName;
   /** Increments on every transition; outcome reports name the epoch they were observed in. */
   epoch: number;
-  /** Increments on every change (transitions and counts); orders updates from pub/sub and reads. */
+  /** Increments on every change (transitions and counts). */
   version: number;
   /**
-   * When this state hash was created (Redis time). A different value means
-   * Redis lost the state (restart without persistence) and versions restarted.
+   * Redis time of the last change (ms, at least 1 more than the change
+   * before). Orders the states a replica hears of (replies and messages
+   * arrive on two connections), even after Redis went back to an older copy,
+   * where versions repeat.
+   */
+  writtenAt: number;
+  /**
+   * When this state hash was created (Redis time); 0 before it exists. A
+   * different value means Redis lost the state (a restart without
+   * persistence) and versions started again.
    */
   incarnation: number;
-  /** Consecutive failures (consecutive mode) or failures in the window (rate mode). */
+  /** Consecutive failures (consecutive mode) or failures in the last decided window (rate mode). */
   failures: number;
-  /** Calls in the window (rate mode; 0 in consecutive mode). */
+  /** Calls in the last decided window (rate mode; 0 in consecutive mode). */
   calls: number;
   openedAt: number;
-  /** When the open period ends and one probe may run. */
+  /** When the current open period ends and one probe may run. */
   halfOpenAt: number;
   /** Openings since the breaker last closed: drives the growing open period. */
   openCount: number;
   changedAt: number;
+  /** Rate mode: the last window bucket decided (bucket number = Redis time / bucket length). */
+  decidedBucket: number;
   /** While half-open: when the current probe's lease expires (0 when none is held). */
   probeLeaseUntil: number;
+  /** While half-open: the token of the caller holding the lease ('' when none). */
+  probeOwner: string;
 }
 
 export const INITIAL_STATE: SharedBreakerState = {
   state: 'closed',
   epoch: 0,
   version: 0,
+  writtenAt: 0,
   incarnation: 0,
   failures: 0,
   calls: 0,
@@ -48,7 +61,9 @@ export const INITIAL_STATE: SharedBreakerState = {
   halfOpenAt: 0,
   openCount: 0,
   changedAt: 0,
+  decidedBucket: 0,
   probeLeaseUntil: 0,
+  probeOwner: '',
 };
 
 /** What every script answers: the state after it ran, Redis's clock, and what happened. */
@@ -61,8 +76,10 @@ export interface ScriptReply {
   reason?: string;
   /** acquireProbe: whether this caller holds the probe lease. */
   granted?: boolean;
-  /** record/releaseProbe: the report named an old epoch or a lease it no longer holds. */
+  /** record/releaseProbe: the report named another term or a lease it does not hold; nothing changed. */
   stale?: boolean;
+  /** Rate mode: when (Redis time) the next window bucket settles, 0 when the window is empty. */
+  decideAt?: number;
 }
 
 /** A message on the breaker's channel: the state after a change, and the transition if any. */
@@ -76,33 +93,63 @@ export interface StateMessage {
 const isStateName = (value: unknown): value is BreakerStateName =>
   typeof value === 'string' && (BREAKER_STATES as readonly string[]).includes(value);
 
+const NUMBER_FIELDS = [
+  'epoch',
+  'version',
+  'writtenAt',
+  'incarnation',
+  'failures',
+  'calls',
+  'openedAt',
+  'halfOpenAt',
+  'openCount',
+  'changedAt',
+  'decidedBucket',
+  'probeLeaseUntil',
+] as const;
+
 /** Reads a state object that came from Lua's cjson, refusing anything malformed. */
 export function parseSharedState(raw: unknown): SharedBreakerState {
   if (typeof raw !== 'object' || raw === null) throw new Error('breaker state is not an object');
   const record = raw as Record<string, unknown>;
   if (!isStateName(record.state)) throw new Error(`unknown breaker state ${String(record.state)}`);
-  const number = (field: keyof SharedBreakerState): number => {
+  const state: SharedBreakerState = { ...INITIAL_STATE, state: record.state };
+  for (const field of NUMBER_FIELDS) {
     const value = Number(record[field] ?? 0);
     if (!Number.isFinite(value)) throw new Error(`breaker state field ${field} is not a number`);
-    return value;
-  };
-  return {
-    state: record.state,
-    epoch: number('epoch'),
-    version: number('version'),
-    incarnation: number('incarnation'),
-    failures: number('failures'),
-    calls: number('calls'),
-    openedAt: number('openedAt'),
-    halfOpenAt: number('halfOpenAt'),
-    openCount: number('openCount'),
-    changedAt: number('changedAt'),
-    probeLeaseUntil: number('probeLeaseUntil'),
-  };
+    state[field] = value;
+  }
+  state.probeOwner = typeof record.probeOwner === 'string' ? record.probeOwner : '';
+  return state;
 }
 
-/** True when `next` describes a later state than `current` and should replace it. */
-export function isNewer(next: SharedBreakerState, current: SharedBreakerState): boolean {
-  if (next.incarnation !== current.incarnation) return true;
-  return next.version > current.version;
+/**
+ * Orders two states of one breaker as Redis wrote them: by write time, then
+ * by version. Negative when `a` was written before `b`. A state Redis
+ * answers with that compares lower than one it gave earlier means Redis
+ * went back to an older copy; the writes it makes after that are later
+ * again, though their versions may repeat older ones.
+ */
+export function compareWritten(a: SharedBreakerState, b: SharedBreakerState): number {
+  return a.writtenAt - b.writtenAt || a.version - b.version;
 }
+
+/**
+ * The term of a state: outcomes of calls started in one term count only in
+ * that term. A new epoch is a new term; so is a new incarnation, except the
+ * first one (a hash created from nothing continues the empty state's term).
+ */
+export interface Term {
+  readonly incarnation: number;
+  readonly epoch: number;
+}
+
+export const termOf = ({ incarnation, epoch }: SharedBreakerState): Term => ({
+  incarnation,
+  epoch,
+});
+
+/** Whether outcomes observed in `observed` still count in `current`. */
+export const sameTerm = (observed: Term, current: Term): boolean =>
+  observed.epoch === current.epoch &&
+  (observed.incarnation === current.incarnation || observed.incarnation === 0);

@@ -1,32 +1,45 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { BreakerKeys } from './breaker-keys';
+import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
 import {
   ACQUIRE_PROBE,
+  ALL_SCRIPTS,
   FORCE,
   READ,
-  RECORD,
+  RECORD_CONSECUTIVE,
+  RECORD_RATE,
   RELEASE_PROBE,
-  type BreakerScript,
 } from './breaker-scripts';
-import { parseSharedState, type ScriptReply, type StateMessage } from './breaker-state';
-
-/** How a breaker's state machine is tuned; sent with every script that may open it. */
-export interface TripSettings {
-  mode: 'consecutive' | 'rate';
-  /** Consecutive failures (consecutive mode) or failure ratio from 0 to 1 (rate mode). */
-  threshold: number;
-  minCalls: number;
-  windowMs: number;
-  bucketMs: number;
-  openMs: number;
-  maxOpenMs: number;
-  backoffFactor: number;
-}
+import { parseSharedState, type ScriptReply, type StateMessage, type Term } from './breaker-state';
+import type { RedisScript } from '../redis-script';
 
 export interface BreakerStoreOptions {
   /** Time budget of one store operation; past it the operation fails and the breaker degrades. */
   operationTimeoutMs?: number;
   connectTimeoutMs?: number;
+}
+
+/** A run of outcomes of one kind, in the order they happened (consecutive mode). */
+export interface OutcomeRun {
+  kind: 'success' | 'failure';
+  count: number;
+}
+
+/** Outcomes of calls that ended in one window bucket (rate mode). */
+export interface BucketCounts {
+  bucket: number;
+  successes: number;
+  failures: number;
+}
+
+/** What a probe's holder reports: its verdict, or that it gives the lease back without one. */
+export type ProbeRelease = 'success' | 'failure' | 'abandon';
+
+export interface ChannelSubscription {
+  /** Every message on the channel. */
+  onMessage: (message: StateMessage) => void;
+  /** The subscription is in place: first, and again after every reconnection (messages may have been missed). */
+  onSubscribed?: () => void;
 }
 
 /**
@@ -39,14 +52,17 @@ export interface BreakerStoreOptions {
  * One store serves every breaker of a process.
  */
 export class RedisBreakerStore {
+  /** The budget of one store operation, in milliseconds. */
+  readonly operationTimeoutMs: number;
   readonly #commands: Redis;
   readonly #subscriber: Redis;
-  readonly #handlers = new Map<string, Set<(message: StateMessage) => void>>();
+  readonly #channels = new Map<string, Set<ChannelSubscription>>();
 
   constructor(
     url: string,
     { operationTimeoutMs = 100, connectTimeoutMs = 2_000 }: BreakerStoreOptions = {},
   ) {
+    this.operationTimeoutMs = operationTimeoutMs;
     const common: RedisOptions = {
       connectTimeout: connectTimeoutMs,
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
@@ -58,18 +74,28 @@ export class RedisBreakerStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
     });
-    // The subscriber may queue its SUBSCRIBE until connected, and resubscribes after a reconnect.
+    // Subscriptions are made here on every `ready`, never while the connection is still
+    // handshaking: a SUBSCRIBE sent then makes ioredis's ready check fail and is forgotten.
     this.#subscriber = new Redis(url, {
       ...common,
-      autoResubscribe: true,
+      autoResubscribe: false,
       maxRetriesPerRequest: null,
     });
     // Errors are seen where the store is used; without a listener ioredis would print them.
     this.#commands.on('error', () => undefined);
     this.#subscriber.on('error', () => undefined);
+    // Loaded on every connection, so that scripts off the call path take one round trip
+    // even after a Redis restart; a failure here is repaired by EVALSHA's fallback.
+    this.#commands.on('ready', () => {
+      for (const script of ALL_SCRIPTS) void script.load(this.#commands).catch(() => undefined);
+    });
+    this.#subscriber.on('ready', () => {
+      const channels = [...this.#channels.keys()];
+      if (channels.length > 0) void this.#subscribe(channels);
+    });
     this.#subscriber.on('message', (channel: string, payload: string) => {
-      const handlers = this.#handlers.get(channel);
-      if (!handlers) return;
+      const subscriptions = this.#channels.get(channel);
+      if (!subscriptions) return;
       let message: StateMessage;
       try {
         const raw = JSON.parse(payload) as {
@@ -82,7 +108,7 @@ export class RedisBreakerStore {
       } catch {
         return; // Not ours; the periodic read will correct any gap.
       }
-      for (const handler of handlers) handler(message);
+      for (const subscription of subscriptions) subscription.onMessage(message);
     });
   }
 
@@ -113,73 +139,98 @@ export class RedisBreakerStore {
   }
 
   /**
-   * Calls `handler` with every message on `channel`. `subscribed` settles once
-   * Redis confirmed the subscription (it waits while Redis is away).
+   * Follows `channel`. `onSubscribed` runs each time Redis confirms the
+   * subscription: at first, and after every reconnection. Returns a
+   * function that ends this subscription (calling it twice is harmless).
    */
-  subscribe(
-    channel: string,
-    handler: (message: StateMessage) => void,
-  ): { subscribed: Promise<unknown>; unsubscribe: () => void } {
-    let handlers = this.#handlers.get(channel);
-    let subscribed: Promise<unknown> = Promise.resolve();
-    if (!handlers) {
-      handlers = new Set();
-      this.#handlers.set(channel, handlers);
-      subscribed = this.#subscriber.subscribe(channel).catch(() => undefined);
+  subscribe(channel: string, subscription: ChannelSubscription): () => void {
+    let subscriptions = this.#channels.get(channel);
+    if (!subscriptions) {
+      subscriptions = new Set();
+      this.#channels.set(channel, subscriptions);
+      if (this.#subscriber.status === 'ready') void this.#subscribe([channel]);
+    } else if (this.#subscriber.status === 'ready') {
+      subscription.onSubscribed?.();
     }
-    handlers.add(handler);
-    const unsubscribe = () => {
-      handlers.delete(handler);
-      if (handlers.size === 0) {
-        this.#handlers.delete(channel);
-        void this.#subscriber.unsubscribe(channel).catch(() => undefined);
+    subscriptions.add(subscription);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      subscriptions.delete(subscription);
+      if (subscriptions.size === 0 && this.#channels.get(channel) === subscriptions) {
+        this.#channels.delete(channel);
+        if (this.#subscriber.status === 'ready')
+          void this.#subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };
-    return { subscribed, unsubscribe };
   }
 
   read(keys: BreakerKeys): Promise<ScriptReply> {
     return this.#run(READ, keys, []);
   }
 
-  record(
+  recordConsecutive(
     keys: BreakerKeys,
-    epoch: number,
-    successes: number,
-    failures: number,
-    trip: TripSettings,
+    term: Term,
+    runs: readonly OutcomeRun[],
+    trip: ConsecutiveTrip,
+    open: OpenSettings,
   ): Promise<ScriptReply> {
-    return this.#run(RECORD, keys, [
-      epoch,
-      successes,
-      failures,
-      trip.mode,
+    const encoded = runs.map((run) => `${run.kind === 'success' ? 's' : 'f'}${run.count}`);
+    return this.#run(RECORD_CONSECUTIVE, keys, [
+      term.incarnation,
+      term.epoch,
+      encoded.join(','),
       trip.threshold,
-      trip.minCalls,
-      trip.windowMs,
-      trip.bucketMs,
-      trip.openMs,
-      trip.maxOpenMs,
-      trip.backoffFactor,
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
     ]);
   }
 
+  /** `settleMs`: how long after a bucket ends every replica has reported it. */
+  recordRate(
+    keys: BreakerKeys,
+    term: Term,
+    buckets: readonly BucketCounts[],
+    trip: RateTrip,
+    settleMs: number,
+    open: OpenSettings,
+  ): Promise<ScriptReply> {
+    const encoded = buckets.map((b) => `${b.bucket}:${b.successes}:${b.failures}`);
+    return this.#run(RECORD_RATE, keys, [
+      term.incarnation,
+      term.epoch,
+      encoded.join(','),
+      trip.thresholdPpm,
+      trip.minCalls,
+      trip.bucketMs,
+      trip.buckets,
+      Math.ceil(settleMs),
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
+    ]);
+  }
+
+  /** On a caller's path: one round trip, so it never costs more than one budget. */
   acquireProbe(keys: BreakerKeys, token: string, leaseMs: number): Promise<ScriptReply> {
-    return this.#run(ACQUIRE_PROBE, keys, [token, leaseMs]);
+    return this.#run(ACQUIRE_PROBE, keys, [token, leaseMs], { oneRoundTrip: true });
   }
 
   releaseProbe(
     keys: BreakerKeys,
     token: string,
-    outcome: 'success' | 'failure',
-    trip: TripSettings,
+    release: ProbeRelease,
+    open: OpenSettings,
   ): Promise<ScriptReply> {
     return this.#run(RELEASE_PROBE, keys, [
       token,
-      outcome,
-      trip.openMs,
-      trip.maxOpenMs,
-      trip.backoffFactor,
+      release,
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
     ]);
   }
 
@@ -188,7 +239,7 @@ export class RedisBreakerStore {
   }
 
   async close(): Promise<void> {
-    this.#handlers.clear();
+    this.#channels.clear();
     await Promise.all(
       [this.#commands, this.#subscriber].map(async (connection) => {
         // QUIT would wait for a connection that is not up; disconnecting also stops reconnecting.
@@ -203,16 +254,28 @@ export class RedisBreakerStore {
     );
   }
 
+  async #subscribe(channels: string[]): Promise<void> {
+    try {
+      await this.#subscriber.subscribe(...channels);
+    } catch {
+      return; // The connection dropped; the next `ready` subscribes again.
+    }
+    for (const channel of channels) {
+      for (const subscription of this.#channels.get(channel) ?? []) subscription.onSubscribed?.();
+    }
+  }
+
   async #run(
-    script: BreakerScript,
+    script: RedisScript<string>,
     keys: BreakerKeys,
     args: (string | number)[],
+    { oneRoundTrip = false } = {},
   ): Promise<ScriptReply> {
-    const json = await script.run(
-      this.#commands,
-      [keys.state, keys.window, keys.probe],
-      [keys.channel, ...args],
-    );
+    const scriptKeys = [keys.state, keys.window, keys.probe];
+    const scriptArgs = [keys.channel, ...args];
+    const json = oneRoundTrip
+      ? await script.eval(this.#commands, scriptKeys, scriptArgs)
+      : await script.run(this.#commands, scriptKeys, scriptArgs);
     const raw = JSON.parse(json) as Omit<ScriptReply, 'state'> & { state: unknown };
     return { ...raw, state: parseSharedState(raw.state) };
   }

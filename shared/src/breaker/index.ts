@@ -4,8 +4,30 @@ export type {
   FailureRate,
   SharedCircuitBreakerOptions,
 } from './breaker-options';
-export { BREAKER_STATES, type BreakerStateName, type SharedBreakerState } from './breaker-state';
-export { RedisBreakerStore, type BreakerStoreOptions } from './breaker-store';
+export {
+  BREAKER_STATES,
+  type BreakerStateName,
+  type ScriptReply,
+  type SharedBreakerState,
+  type StateMessage,
+} from './breaker-state';
+export {
+  RedisBreakerStore,
+  type BreakerStoreOptions,
+  type BucketCounts,
+  type ChannelSubscription,
+  type OutcomeRun,
+  type ProbeRelease,
+} from './breaker-store';
+export {
+  LocalBreaker,
+  type BreakerContext,
+  type CallOutcome,
+  type LocalBreakerOptions,
+  type LocalStart,
+  type LocalTransition,
+} from './local-breaker';
+export { monotonicNow } from './redis-clock';
 export { instrumentBreaker } from './breaker-metrics';
 export { isDependencyFailure } from './failure-classifier';
 export { isTaskCancelled } from './task-cancelled';
@@ -16,4 +38,5 @@ export {
   type BreakerSnapshot,
   type BreakerTransition,
   type StoreChange,
+  type TransitionScope,
 } from './shared-circuit-breaker';

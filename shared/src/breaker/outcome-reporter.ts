@@ -1,102 +1,112 @@
-/** Sends one batch of outcomes observed in `epoch` to the store. */
-export type SendOutcomes = (epoch: number, successes: number, failures: number) => Promise<void>;
+import { INITIAL_STATE, sameTerm, termOf, type ScriptReply, type Term } from './breaker-state';
 
-export interface OutcomeReporterOptions {
-  mode: 'consecutive' | 'rate';
-  /** Rate mode: how long outcomes are gathered before one write (the window tolerates the delay). */
-  flushIntervalMs: number;
-  send: SendOutcomes;
-}
+/** Sends one batch to the store; resolves with Redis's reply, or undefined when the store failed. */
+export type SendBatch<Batch> = (term: Term, batch: Batch) => Promise<ScriptReply | undefined>;
 
 /**
- * Turns call outcomes into as few store writes as keep the semantics.
- *
- * Consecutive mode needs order, so a batch only ever holds outcomes of one
- * kind: a burst of concurrent failures becomes one write, and a run of
- * failures then successes becomes two, sent in that order on one connection.
- *
- * Rate mode needs only counts, so successes and failures are summed and
- * written every `flushIntervalMs`: the success path costs a counter increment.
- *
- * A batch is dropped when the breaker moves to another epoch before it is
- * sent: those outcomes belonged to a state that no longer exists.
+ * Turns call outcomes into as few store writes as keep the semantics, off
+ * the callers' path. One write is in flight at a time, so writes reach
+ * Redis in the order the outcomes happened; what happens meanwhile waits
+ * in a bounded batch. Outcomes of calls started in another term than the
+ * breaker's current one are dropped: they describe a breaker that no
+ * longer exists.
  */
-export class OutcomeReporter {
-  #epoch = -1;
-  #successes = 0;
-  #failures = 0;
+export abstract class OutcomeReporter<Batch> {
+  #term: Term = termOf(INITIAL_STATE);
+  #sending: Promise<void> | undefined;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
+  #disposed = false;
 
-  constructor(private readonly options: OutcomeReporterOptions) {}
+  constructor(private readonly sendBatch: SendBatch<Batch>) {}
 
-  /**
-   * `sharedFailures` is the consecutive count as this replica last saw it: a
-   * success only needs writing when there is a count to reset, so a healthy
-   * breaker's success path writes nothing.
-   */
-  success(epoch: number, sharedFailures: number): void {
-    if (this.options.mode === 'consecutive') {
-      if (this.#failures > 0) void this.flush();
-      else if (sharedFailures === 0 && this.#successes === 0) return;
-    }
-    this.#add(epoch, 1, 0);
+  /** One call ended: `failed` says how it counts, `at` is when (Redis time). */
+  record(term: Term, failed: boolean, at: number): void {
+    if (this.#disposed || !sameTerm(term, this.#term)) return;
+    if (this.add(failed, at)) this.#schedule();
   }
 
-  failure(epoch: number): void {
-    if (this.options.mode === 'consecutive' && this.#successes > 0) void this.flush();
-    this.#add(epoch, 0, 1);
+  /** The breaker moved to `term`; outcomes gathered in an earlier one are forgotten. */
+  termChanged(term: Term): void {
+    if (!sameTerm(this.#term, term)) this.clear();
+    this.#term = term;
   }
 
-  /** Forgets outcomes gathered in an epoch that has ended. */
-  epochChanged(epoch: number): void {
-    if (epoch !== this.#epoch) this.#clear();
-  }
-
-  /** Sends what is pending now; resolves when every write sent so far has been answered. */
+  /** Sends what is pending now; resolves once every write sent so far has been answered. */
   async flush(): Promise<void> {
-    if (this.#successes > 0 || this.#failures > 0) {
-      const [epoch, successes, failures] = [this.#epoch, this.#successes, this.#failures];
-      this.#clear();
-      const sending = this.options.send(epoch, successes, failures).finally(() => {
-        this.#inFlight.delete(sending);
-      });
-      this.#inFlight.add(sending);
+    for (let rounds = 0; rounds < 100; rounds += 1) {
+      if (this.#sending) await this.#sending;
+      else if (!this.#disposed && this.hasPending()) this.#send();
+      else return;
     }
-    await Promise.all(this.#inFlight);
   }
 
+  /** Forgets everything pending and sends nothing more (the store is gone, or the breaker is disposed). */
   dispose(): void {
-    this.#clear();
+    this.#disposed = true;
+    this.#stopTimer();
+    this.clear();
   }
 
-  #add(epoch: number, successes: number, failures: number): void {
-    if (epoch !== this.#epoch) {
-      this.#clear();
-      this.#epoch = epoch;
-    }
-    this.#successes += successes;
-    this.#failures += failures;
-    if (this.#timer !== undefined) return;
-    this.#timer =
-      this.options.mode === 'consecutive'
-        ? setImmediate(() => {
-            this.#timer = undefined;
-            void this.flush();
-          })
-        : setTimeout(() => {
-            this.#timer = undefined;
-            void this.flush();
-          }, this.options.flushIntervalMs).unref();
+  /** Starts again after {@link dispose}, in `term`. */
+  restart(term: Term): void {
+    this.#disposed = false;
+    this.#term = term;
   }
 
-  #clear(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
+  /** Adds one outcome to the pending batch; false when it needs no write. */
+  protected abstract add(failed: boolean, at: number): boolean;
+  protected abstract hasPending(): boolean;
+  /** Takes the pending batch, leaving nothing pending. */
+  protected abstract take(): Batch;
+  protected abstract clear(): void;
+  /** How long to gather outcomes before a write (0: the next turn of the event loop). */
+  protected abstract readonly gatherMs: number;
+  /** Called with every reply Redis gave to a write. */
+  protected answered(_reply: ScriptReply): void {}
+
+  /** Whether a write is on its way to Redis. */
+  protected get sending(): boolean {
+    return this.#sending !== undefined;
+  }
+
+  /** Sends `batch` now unless a write is in flight or the reporter is disposed. */
+  protected sendNow(batch: Batch): void {
+    if (this.#disposed || this.#sending) return;
+    this.#dispatch(batch);
+  }
+
+  #schedule(): void {
+    if (this.#sending || this.#timer !== undefined) return;
+    const fire = () => {
       this.#timer = undefined;
-    }
-    this.#successes = 0;
-    this.#failures = 0;
+      if (!this.#sending && this.hasPending()) this.#send();
+    };
+    this.#timer = this.gatherMs > 0 ? setTimeout(fire, this.gatherMs).unref() : setImmediate(fire);
+  }
+
+  #send(): void {
+    this.#stopTimer();
+    this.#dispatch(this.take());
+  }
+
+  #dispatch(batch: Batch): void {
+    const term = this.#term;
+    this.#sending = this.sendBatch(term, batch).then(
+      (reply) => {
+        this.#sending = undefined;
+        if (reply && !this.#disposed) this.answered(reply);
+        if (this.hasPending()) this.#schedule();
+      },
+      () => {
+        this.#sending = undefined;
+      },
+    );
+  }
+
+  #stopTimer(): void {
+    if (this.#timer === undefined) return;
+    if (this.gatherMs > 0) clearTimeout(this.#timer as NodeJS.Timeout);
+    else clearImmediate(this.#timer as NodeJS.Immediate);
+    this.#timer = undefined;
   }
 }

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import {
   BrokenCircuitError,
   ConstantBackoff,
@@ -13,10 +12,7 @@ import {
   wrap,
 } from 'cockatiel';
 import { LatencyProxy, startRedis, Teardown, type TestRedis, waitFor } from '@cb-lab/testing';
-import type { SharedCircuitBreakerOptions } from './breaker-options';
-import type { StateMessage } from './breaker-state';
-import { RedisBreakerStore } from './breaker-store';
-import { SharedCircuitBreaker } from './shared-circuit-breaker';
+import { boom, breakerFixture, ok, outcome, sleep } from './breaker.fixture';
 
 jest.setTimeout(60_000);
 
@@ -28,75 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => teardown.run());
 
-let names = 0;
-const uniqueName = () => `test-${++names}`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-type Options = Partial<SharedCircuitBreakerOptions> & { url?: string; operationTimeoutMs?: number };
-
-/** `count` replicas of one breaker, each with its own Redis connections, as separate processes would have. */
-async function replicas(
-  count: number,
-  { url, operationTimeoutMs = 200, ...options }: Options = {},
-) {
-  const name = options.name ?? uniqueName();
-  const breakers: SharedCircuitBreaker[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const store = teardown.add(
-      new RedisBreakerStore(url ?? redis.url, { operationTimeoutMs }),
-      (s) => s.close(),
-    );
-    const breaker = new SharedCircuitBreaker(store, {
-      name,
-      replica: `replica-${i + 1}`,
-      trip: { mode: 'consecutive', threshold: 5 },
-      openMs: 60_000,
-      syncIntervalMs: 60_000,
-      storeRetryMs: 100,
-      ...options,
-    });
-    teardown.add(breaker, async (b) => {
-      b.dispose();
-      await Promise.resolve();
-    });
-    breakers.push(await breaker.start());
-  }
-  return breakers;
-}
-
-const boom = () => Promise.reject(new Error('dependency down'));
-const ok = () => Promise.resolve('ok');
-
-async function outcome(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    return await promise;
-  } catch (error) {
-    return error;
-  }
-}
-
-/** Opens the shared breaker through failures on `breaker` and waits until every replica knows. */
-async function tripOpen(
-  breaker: SharedCircuitBreaker,
-  all: SharedCircuitBreaker[],
-  failures = 5,
-): Promise<void> {
-  for (let i = 0; i < failures; i += 1) await outcome(breaker.execute(boom));
-  await breaker.flush();
-  await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to see open');
-}
-
-/** Every message Redis announces on a breaker's channel, read on a connection of its own. */
-async function watchChannel(channel: string): Promise<StateMessage[]> {
-  const subscriber = teardown.add(new Redis(redis.url), (r) => r.quit());
-  const messages: StateMessage[] = [];
-  subscriber.on('message', (_channel: string, payload: string) =>
-    messages.push(JSON.parse(payload) as StateMessage),
-  );
-  await subscriber.subscribe(channel);
-  return messages;
-}
+const { replicas, tripOpen, watchChannel } = breakerFixture(teardown, () => redis);
 
 const commandsSince = async (before: Record<string, number>) => {
   const after = await redis.commandCounts();

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   BrokenCircuitError,
   EventEmitter,
   IsolatedCircuitError,
-  type IDefaultPolicyContext,
   type IFailureEvent,
   type IPolicy,
   type ISuccessEvent,
@@ -16,23 +14,45 @@ import {
   type SharedCircuitBreakerOptions,
 } from './breaker-options';
 import {
+  compareWritten,
   INITIAL_STATE,
-  isNewer,
+  termOf,
   type BreakerStateName,
   type ScriptReply,
   type SharedBreakerState,
+  type StateMessage,
+  type Term,
 } from './breaker-state';
 import type { RedisBreakerStore } from './breaker-store';
+import { ConsecutiveReporter } from './consecutive-reporter';
 import { isDependencyFailure } from './failure-classifier';
-import { LocalFallback, type CallOutcome } from './local-fallback';
-import { OutcomeReporter } from './outcome-reporter';
+import {
+  LocalBreaker,
+  verdictOf,
+  type BreakerContext,
+  type CallOutcome,
+  type Verdict,
+} from './local-breaker';
+import { ProbeLedger } from './probe-ledger';
+import { RateReporter } from './rate-reporter';
 import { RedisClock } from './redis-clock';
+
+/**
+ * Where a transition of the state this replica enforces comes from:
+ * `shared` when it is one transition of the cluster's state in Redis, seen
+ * as it happened (every replica on Redis counts the same ones); `local` for
+ * everything this replica went through on its own: its local breaker while
+ * Redis was away, losing or re-joining Redis, or catching up on several
+ * transitions at once.
+ */
+export type TransitionScope = 'shared' | 'local';
 
 export interface BreakerTransition {
   from: BreakerStateName;
   to: BreakerStateName;
   /** What caused it: `failure threshold reached`, `probe success`, `store unavailable`, an operator's words… */
   reason: string;
+  scope: TransitionScope;
 }
 
 /** `probe` is the single half-open call, whatever its result. */
@@ -41,6 +61,8 @@ export type BreakerCallOutcome = CallOutcome | 'probe';
 export interface BreakerCall {
   outcome: BreakerCallOutcome;
   durationMs: number;
+  /** Time this call spent waiting on Redis (acquiring the probe lease); 0 on every other path. */
+  storeMs: number;
 }
 
 export interface StoreChange {
@@ -70,9 +92,17 @@ export interface BreakerSnapshot {
   clockOffsetMs: number;
 }
 
+type Protected<T> = (context: BreakerContext) => PromiseLike<T> | T;
+type Result<T> = { value: T } | { error: unknown };
+
 const NEVER_ABORTED = new AbortController().signal;
 
 const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+
+/** Whether `next` is the transition right after `previous` in the same hash. */
+const isNextEpoch = (previous: SharedBreakerState, next: SharedBreakerState): boolean =>
+  next.epoch === previous.epoch + 1 &&
+  (next.incarnation === previous.incarnation || previous.incarnation === 0);
 
 /**
  * A circuit breaker whose state is shared by every replica through Redis.
@@ -83,17 +113,18 @@ const isoOrNull = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOStr
  *   clock, and announced on pub/sub so each replica's local view follows
  *   within a round trip.
  * - After the open period exactly one call in the cluster probes, holding a
- *   lease with an owner token and a TTL.
+ *   lease with an owner token and a TTL; a lease whose call never ran is
+ *   given back.
  * - When Redis is slow or gone, store operations fail within their time
- *   budget and the breaker carries on with cockatiel's in-process breaker
- *   (or rejects, if so configured) until Redis answers again.
+ *   budget and the breaker carries on with an in-process breaker that has
+ *   the same rules (or rejects, if so configured) until Redis answers again.
  *
  * It is a cockatiel policy: it composes with `wrap`, `timeout`, `retry` and
  * `fallback`, and refuses calls with `BrokenCircuitError` /
  * `IsolatedCircuitError`. Call {@link start} before use and
  * {@link dispose} at shutdown. See DESIGN.md beside this file.
  */
-export class SharedCircuitBreaker implements IPolicy {
+export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   declare readonly _altReturn: never;
   readonly name: string;
   readonly keys: BreakerKeys;
@@ -127,12 +158,16 @@ export class SharedCircuitBreaker implements IPolicy {
   readonly onStoreChange = this.#storeEmitter.addListener;
 
   readonly #clock = new RedisClock();
-  readonly #reporter: OutcomeReporter;
+  readonly #reporter: ConsecutiveReporter | RateReporter;
+  readonly #ledger: ProbeLedger;
+  readonly #releases = new Set<Promise<void>>();
   #view: SharedBreakerState = INITIAL_STATE;
+  /** The last state announced on the channel: a message older than it means Redis went back. */
+  #lastMessage: SharedBreakerState | undefined;
   #effective: BreakerStateName = 'closed';
   /** False until the first read succeeds, and whenever a store operation fails. */
   #storeUp = false;
-  #fallback: LocalFallback | undefined;
+  #local: LocalBreaker | undefined;
   #acquiringProbe = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -145,12 +180,37 @@ export class SharedCircuitBreaker implements IPolicy {
     this.options = resolveOptions(options, { replica: hostname(), isFailure: isDependencyFailure });
     this.name = options.name;
     this.keys = breakerKeys(options.name, this.options.namespace);
-    this.#reporter = new OutcomeReporter({
-      mode: this.options.tripSettings.mode,
-      flushIntervalMs: this.options.flushIntervalMs,
-      send: (epoch, successes, failures) => this.#sendOutcomes(epoch, successes, failures),
-    });
-    this.#fallback = this.#newFallback();
+    this.#ledger = new ProbeLedger(this.options.replica, this.options.probeLeaseMs, () =>
+      this.#clock.now(),
+    );
+    const { trip, open } = this.options;
+    const budget = store.operationTimeoutMs;
+    this.#reporter =
+      trip.mode === 'consecutive'
+        ? new ConsecutiveReporter(
+            (term, runs) =>
+              this.#write(() => this.store.recordConsecutive(this.keys, term, runs, trip, open)),
+            trip.threshold,
+            () => this.#view.failures,
+          )
+        : new RateReporter(
+            (term, buckets) =>
+              this.#write(() =>
+                this.store.recordRate(
+                  this.keys,
+                  term,
+                  buckets,
+                  trip,
+                  // By then every replica has sent and Redis has run what happened in a bucket.
+                  Math.max(this.options.flushIntervalMs, budget) + budget,
+                  open,
+                ),
+              ),
+            trip,
+            this.options.flushIntervalMs,
+            this.#clock,
+          );
+    this.#local = this.#newLocal();
   }
 
   /** The state this replica enforces now. */
@@ -170,36 +230,42 @@ export class SharedCircuitBreaker implements IPolicy {
    */
   async start(): Promise<this> {
     if (this.#unsubscribe) return this;
-    const { subscribed, unsubscribe } = this.store.subscribe(this.keys.channel, (message) => {
-      this.#adopt(message.state, message.reason ?? 'announced');
+    let subscribed: () => void = () => undefined;
+    const firstSubscription = new Promise<void>((resolve) => (subscribed = resolve));
+    let started = false;
+    this.#unsubscribe = this.store.subscribe(this.keys.channel, {
+      onMessage: (message) => {
+        this.#onMessage(message);
+      },
+      onSubscribed: () => {
+        subscribed();
+        // Messages may have been missed while the subscription was down: read now.
+        if (started) void this.#sync();
+      },
     });
-    this.#unsubscribe = unsubscribe;
-    await Promise.race([Promise.all([subscribed, this.store.ready()]), delay(2_000)]).catch(
+    await Promise.race([Promise.all([firstSubscription, this.store.ready()]), delay(2_000)]).catch(
       () => undefined,
     );
+    started = true;
     await this.#sync();
     return this;
   }
 
-  async execute<T>(
-    fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
-    signal: AbortSignal = NEVER_ABORTED,
-  ): Promise<T> {
-    const context: IDefaultPolicyContext = { signal };
-    if (!this.#storeUp) return this.#executeDegraded(fn, context);
+  async execute<T>(fn: Protected<T>, signal: AbortSignal = NEVER_ABORTED): Promise<T> {
+    if (!this.#storeUp) return this.#executeLocally(fn, signal, 0);
     const view = this.#view;
     switch (view.state) {
       case 'closed':
-        return this.#executeClosed(fn, context, view.epoch);
+        return this.#executeClosed(fn, signal, termOf(view));
       case 'isolated':
-        throw this.#rejected(new IsolatedCircuitError());
+        throw this.#rejected(new IsolatedCircuitError(), 0);
       case 'open':
-        if (this.#clock.now() < view.halfOpenAt) throw this.#rejected(new BrokenCircuitError());
-        return this.#probe(fn, context);
+        if (this.#clock.now() < view.halfOpenAt) throw this.#rejected(new BrokenCircuitError(), 0);
+        return this.#probe(fn, signal);
       case 'half_open':
-        if (this.#clock.now() < view.probeLeaseUntil)
-          throw this.#rejected(new BrokenCircuitError());
-        return this.#probe(fn, context);
+        if (view.probeOwner !== '' && this.#clock.now() < view.probeLeaseUntil)
+          throw this.#rejected(new BrokenCircuitError(), 0);
+        return this.#probe(fn, signal);
     }
   }
 
@@ -208,7 +274,11 @@ export class SharedCircuitBreaker implements IPolicy {
     await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', reason));
   }
 
-  /** Closes the breaker on every replica and clears every count. Fails if Redis cannot be reached. */
+  /**
+   * Closes the breaker on every replica, clears every count and starts a new
+   * term (outcomes of calls started before do not count). Fails if Redis
+   * cannot be reached.
+   */
   async reset(reason = 'reset by an operator'): Promise<void> {
     await this.#guardedStoreCall(() => this.store.force(this.keys, 'closed', reason));
   }
@@ -223,14 +293,14 @@ export class SharedCircuitBreaker implements IPolicy {
     return {
       breaker: this.name,
       state: this.#effective,
-      failures: !this.#storeUp && this.#fallback ? this.#fallback.failures : view.failures,
+      failures: !this.#storeUp && this.#local ? this.#local.failures : view.failures,
       replica: this.options.replica,
       store: this.#storeUp ? 'redis' : 'local',
-      mode: this.options.tripSettings.mode,
+      mode: this.options.trip.mode,
       openedAt: isoOrNull(view.openedAt),
       halfOpenAt: isoOrNull(view.halfOpenAt),
       openCount: view.openCount,
-      openMs: this.options.openMs,
+      openMs: this.options.open.openMs,
       localView: { ...view },
       clockOffsetMs: Math.round(this.#clock.offsetMs),
     };
@@ -238,14 +308,16 @@ export class SharedCircuitBreaker implements IPolicy {
 
   /** Seconds until this replica would let a probe through (at least 1), for `Retry-After`. */
   retryAfterSeconds(): number {
-    const until =
-      this.#view.state === 'half_open' ? this.#view.probeLeaseUntil : this.#view.halfOpenAt;
+    const view = this.#view;
+    let until: number;
+    if (!this.#storeUp && this.#local) until = this.#local.halfOpenAt;
+    else until = view.state === 'half_open' ? view.probeLeaseUntil : view.halfOpenAt;
     return Math.max(1, Math.ceil((until - this.#clock.now()) / 1_000));
   }
 
-  /** Sends the outcomes gathered so far and waits for Redis to answer (e.g. before shutdown). */
-  flush(): Promise<void> {
-    return this.#reporter.flush();
+  /** Sends the outcomes and probe reports gathered so far and waits for Redis to answer them. */
+  async flush(): Promise<void> {
+    await Promise.all([this.#reporter.flush(), ...this.#releases]);
   }
 
   dispose(): void {
@@ -253,133 +325,153 @@ export class SharedCircuitBreaker implements IPolicy {
     clearTimeout(this.#syncTimer);
     this.#unsubscribe?.();
     this.#reporter.dispose();
-    this.#fallback?.dispose();
+    this.#local?.dispose();
   }
 
-  async #executeClosed<T>(
-    fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
-    context: IDefaultPolicyContext,
-    epoch: number,
-  ): Promise<T> {
-    const started = performance.now();
-    let value: T;
-    try {
-      value = await fn(context);
-    } catch (error) {
-      const duration = performance.now() - started;
-      const handled = this.options.isFailure(error);
-      this.#failureEmitter.emit({ duration, handled, reason: { error: error as Error } });
-      this.#callEmitter.emit({ outcome: handled ? 'failure' : 'success', durationMs: duration });
-      if (handled) this.#reporter.failure(epoch);
-      throw error;
-    }
-    const duration = performance.now() - started;
-    if (duration > this.options.slowCallMs) {
-      this.#failureEmitter.emit({ duration, handled: true, reason: { value } });
-      this.#callEmitter.emit({ outcome: 'failure', durationMs: duration });
-      this.#reporter.failure(epoch);
-    } else {
-      this.#successEmitter.emit({ duration });
-      this.#callEmitter.emit({ outcome: 'success', durationMs: duration });
-      this.#reporter.success(epoch, this.#view.failures);
-    }
-    return value;
+  async #executeClosed<T>(fn: Protected<T>, signal: AbortSignal, term: Term): Promise<T> {
+    const { result, durationMs, verdict } = await this.#run(fn, signal, false);
+    if (verdict === 'success' || verdict === 'failure')
+      this.#reporter.record(term, verdict === 'failure', this.#clock.now());
+    this.#callEmitter.emit({
+      outcome: verdict === 'failure' ? 'failure' : 'success',
+      durationMs,
+      storeMs: 0,
+    });
+    return unwrap(result);
   }
 
-  async #probe<T>(
-    fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
-    context: IDefaultPolicyContext,
-  ): Promise<T> {
+  async #probe<T>(fn: Protected<T>, signal: AbortSignal): Promise<T> {
     // One acquisition in flight per replica: concurrent callers here would lose to it anyway.
-    if (this.#acquiringProbe) throw this.#rejected(new BrokenCircuitError());
+    if (this.#acquiringProbe) throw this.#rejected(new BrokenCircuitError(), 0);
     this.#acquiringProbe = true;
-    const token = `${this.options.replica}:${randomUUID()}`;
+    const token = this.#ledger.newToken();
+    const asked = performance.now();
     let reply: ScriptReply | undefined;
     try {
       reply = await this.#storeCall(() =>
         this.store.acquireProbe(this.keys, token, this.options.probeLeaseMs),
       );
     } catch (error) {
+      // Redis may still run the request later: a lease granted then must not stand.
+      this.#ledger.finished(token, 'abandon');
       this.#storeFailed(error);
+      this.#release(token);
     } finally {
       this.#acquiringProbe = false;
     }
-    if (reply === undefined) return this.#executeDegraded(fn, context);
+    const storeMs = performance.now() - asked;
+    if (reply === undefined) return this.#executeLocally(fn, signal, storeMs);
     if (reply.granted !== true) {
+      this.#ledger.forget(token);
       throw this.#rejected(
         reply.state.state === 'isolated' ? new IsolatedCircuitError() : new BrokenCircuitError(),
+        storeMs,
       );
     }
 
-    const started = performance.now();
-    let result: { value: T } | { error: unknown };
-    let outcome: 'success' | 'failure';
-    try {
-      const value = await fn(context);
-      result = { value };
-      outcome = performance.now() - started > this.options.slowCallMs ? 'failure' : 'success';
-    } catch (error) {
-      result = { error };
-      outcome = this.options.isFailure(error) ? 'failure' : 'success';
-    }
-    const duration = performance.now() - started;
-    this.#callEmitter.emit({ outcome: 'probe', durationMs: duration });
-    if (outcome === 'success') this.#successEmitter.emit({ duration });
-    else
-      this.#failureEmitter.emit({
-        duration,
-        handled: true,
-        reason: 'error' in result ? { error: result.error as Error } : result,
-      });
-
-    try {
-      await this.#storeCall(() =>
-        this.store.releaseProbe(this.keys, token, outcome, this.options.tripSettings),
-      );
-    } catch (error) {
-      // The lease expires by itself; until Redis is back the local fallback decides.
-      this.#storeFailed(error);
-    }
-    if ('error' in result) throw result.error;
-    return result.value;
+    this.#ledger.running(token);
+    const { result, durationMs, verdict } = await this.#run(fn, signal, true);
+    // Reported off the caller's path; until Redis hears it, the lease keeps others out.
+    this.#ledger.finished(
+      token,
+      verdict === 'failure' ? 'failure' : verdict === 'cancelled' ? 'abandon' : 'success',
+    );
+    this.#release(token);
+    this.#callEmitter.emit({ outcome: 'probe', durationMs, storeMs });
+    return unwrap(result);
   }
 
-  #executeDegraded<T>(
-    fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
-    context: IDefaultPolicyContext,
-  ): Promise<T> {
-    if (this.options.whenStoreDown === 'reject' || !this.#fallback) {
+  /** Runs the protected function and tells cockatiel's listeners how it went. */
+  async #run<T>(
+    fn: Protected<T>,
+    signal: AbortSignal,
+    probe: boolean,
+  ): Promise<{ result: Result<T>; durationMs: number; verdict: Verdict }> {
+    const started = performance.now();
+    let result: Result<T>;
+    try {
+      result = { value: await fn({ signal, probe }) };
+    } catch (error) {
+      result = { error };
+    }
+    const durationMs = performance.now() - started;
+    const verdict = verdictOf(
+      'error' in result ? result : { durationMs },
+      signal,
+      this.options.isFailure,
+      this.options.slowCallMs,
+    );
+    if ('error' in result) {
+      this.#failureEmitter.emit({
+        duration: durationMs,
+        handled: verdict === 'failure',
+        reason: { error: result.error as Error },
+      });
+    } else if (verdict === 'failure') {
+      this.#failureEmitter.emit({ duration: durationMs, handled: true, reason: result });
+    } else {
+      this.#successEmitter.emit({ duration: durationMs });
+    }
+    return { result, durationMs, verdict };
+  }
+
+  #executeLocally<T>(fn: Protected<T>, signal: AbortSignal, storeMs: number): Promise<T> {
+    if (!this.#local) {
       return Promise.reject(
-        this.#rejected(new BrokenCircuitError('The circuit breaker store is unavailable')),
+        this.#rejected(new BrokenCircuitError('The circuit breaker store is unavailable'), storeMs),
       );
     }
-    return this.#fallback.execute(fn, context, (outcome, durationMs) => {
-      this.#callEmitter.emit({ outcome, durationMs });
+    return this.#local.execute(fn, signal, (outcome, durationMs) => {
+      this.#callEmitter.emit({ outcome, durationMs, storeMs });
     });
   }
 
-  #rejected(error: BrokenCircuitError): BrokenCircuitError {
-    this.#callEmitter.emit({ outcome: 'rejected', durationMs: 0 });
+  #rejected(error: BrokenCircuitError, storeMs: number): BrokenCircuitError {
+    this.#callEmitter.emit({ outcome: 'rejected', durationMs: storeMs, storeMs });
     return error;
   }
 
-  async #sendOutcomes(epoch: number, successes: number, failures: number): Promise<void> {
-    if (!this.#storeUp) return;
+  /** An outcome write: a store failure degrades the breaker and drops the batch. */
+  async #write(operation: () => Promise<ScriptReply>): Promise<ScriptReply | undefined> {
+    if (!this.#storeUp) return undefined;
     try {
-      await this.#storeCall(() =>
-        this.store.record(this.keys, epoch, successes, failures, this.options.tripSettings),
-      );
+      return await this.#storeCall(operation);
     } catch (error) {
       this.#storeFailed(error);
+      return undefined;
     }
   }
 
-  /** Runs one store operation, learns Redis's clock from it, and adopts the state it returns. */
+  /** Reports a finished (or abandoned) probe to Redis, once, off the callers' path. */
+  #release(token: string): void {
+    const release = this.#ledger.startRelease(token);
+    if (release === undefined) return;
+    const sending = this.#storeCall(() =>
+      this.store.releaseProbe(this.keys, token, release, this.options.open),
+    ).then(
+      () => {
+        this.#ledger.forget(token);
+      },
+      (error: unknown) => {
+        // Sent again when the lease is next seen (the next read, or Redis coming back).
+        this.#ledger.releaseFailed(token);
+        this.#storeFailed(error);
+      },
+    );
+    this.#releases.add(sending);
+    void sending.finally(() => this.#releases.delete(sending));
+  }
+
+  /** Runs one store operation, learns Redis's clock from it, and learns the state it returns. */
   async #storeCall(operation: () => Promise<ScriptReply>): Promise<ScriptReply> {
-    const sentAt = Date.now();
+    const viewWhenSent = this.#view;
+    const sentAt = this.#clock.localNow();
     const reply = await operation();
-    this.#clock.observe(sentAt, Date.now(), reply.now);
-    this.#adopt(reply.state, reply.reason ?? 'learned from Redis');
+    this.#clock.observe(sentAt, this.#clock.localNow(), reply.now);
+    // Redis answers with what it holds now. Older than what this replica knew when it asked
+    // means Redis went back (a restart from a snapshot, a failover to a lagging replica).
+    const wentBack = compareWritten(reply.state, viewWhenSent) < 0;
+    this.#learn(reply.state, reply.reason ?? 'learned from Redis', wentBack);
     return reply;
   }
 
@@ -393,11 +485,36 @@ export class SharedCircuitBreaker implements IPolicy {
     }
   }
 
+  #onMessage(message: StateMessage): void {
+    // Redis announces changes in the order it makes them: a message older than the one
+    // before it means Redis went back.
+    const wentBack =
+      this.#lastMessage !== undefined && compareWritten(message.state, this.#lastMessage) < 0;
+    this.#lastMessage = message.state;
+    this.#learn(message.state, message.reason ?? 'announced', wentBack);
+  }
+
+  /**
+   * Takes in a state Redis held. Versions only order what arrives out of
+   * order: a state older than the view is ignored, unless it proves that
+   * Redis went back, in which case what Redis holds now is the truth.
+   */
+  #learn(state: SharedBreakerState, reason: string, wentBack: boolean): void {
+    if (state.probeOwner !== '' && this.#ledger.owns(state.probeOwner))
+      this.#release(state.probeOwner);
+    const previous = this.#view;
+    if (!wentBack && compareWritten(state, previous) <= 0) return;
+    this.#view = state;
+    this.#reporter.termChanged(termOf(state));
+    if (this.#storeUp)
+      this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local');
+  }
+
   async #sync(): Promise<void> {
     if (this.#disposed) return;
     try {
-      const reply = await this.#storeCall(() => this.store.read(this.keys));
-      if (!this.#storeUp) this.#storeRecovered(reply.state);
+      await this.#storeCall(() => this.store.read(this.keys));
+      if (!this.#storeUp) this.#storeRecovered();
     } catch (error) {
       this.#storeFailed(error);
     } finally {
@@ -413,66 +530,75 @@ export class SharedCircuitBreaker implements IPolicy {
   }
 
   #storeFailed(error: unknown): void {
-    if (!this.#storeUp) return;
+    if (!this.#storeUp || this.#disposed) return;
     this.#storeUp = false;
     this.#reporter.dispose();
-    this.#fallback = this.#newFallback();
+    this.#local = this.#newLocal();
     this.#storeEmitter.emit({ up: false, error });
-    this.#refreshEffective('store unavailable');
+    this.#refreshEffective('store unavailable', 'local');
     this.#scheduleSync();
   }
 
-  #storeRecovered(shared: SharedBreakerState): void {
-    this.#fallback?.dispose();
-    this.#fallback = undefined;
+  /**
+   * Redis answers again: the view already holds what it holds now (the read
+   * that noticed it), even when that is older than what this replica saw
+   * before. What the local breaker learned meanwhile is not merged back:
+   * counts from an unknown period would be guesswork.
+   */
+  #storeRecovered(): void {
+    this.#local?.dispose();
+    this.#local = undefined;
     this.#storeUp = true;
-    // Whatever Redis holds now is the truth, even if it is older than what this replica saw.
-    this.#view = shared;
-    this.#reporter.epochChanged(shared.epoch);
+    this.#reporter.restart(termOf(this.#view));
     this.#storeEmitter.emit({ up: true });
-    this.#refreshEffective('store available');
+    this.#refreshEffective('store available', 'local');
   }
 
-  #newFallback(): LocalFallback | undefined {
+  /** The in-process breaker for a spell without Redis, starting from the last shared state known. */
+  #newLocal(): LocalBreaker | undefined {
+    this.#local?.dispose();
     if (this.options.whenStoreDown === 'reject') return undefined;
-    const fallback = new LocalFallback(
+    const view = this.#view;
+    const local = new LocalBreaker(
       {
-        trip: this.options.tripSettings,
+        trip: this.options.trip,
+        open: this.options.open,
         isFailure: this.options.isFailure,
         slowCallMs: this.options.slowCallMs,
+        now: () => this.#clock.now(),
       },
-      this.#view,
-      this.#clock.now(),
+      {
+        state: view.state,
+        halfOpenAt: view.halfOpenAt,
+        openCount: view.openCount,
+        failures: view.failures,
+      },
     );
-    fallback.policy.onStateChange(() => {
-      if (this.#fallback === fallback) this.#refreshEffective('local breaker');
+    local.onTransition(({ reason }) => {
+      if (this.#local === local && !this.#storeUp) this.#refreshEffective(reason, 'local');
     });
-    return fallback;
+    return local;
   }
 
-  #adopt(next: SharedBreakerState, reason: string): void {
-    if (!isNewer(next, this.#view)) return;
-    const epochChanged =
-      next.epoch !== this.#view.epoch || next.incarnation !== this.#view.incarnation;
-    this.#view = next;
-    if (epochChanged) this.#reporter.epochChanged(next.epoch);
-    this.#refreshEffective(reason);
-  }
-
-  #refreshEffective(reason: string): void {
+  #refreshEffective(reason: string, scope: TransitionScope): void {
     let next: BreakerStateName;
     if (this.#storeUp) next = this.#view.state;
-    else next = this.#fallback ? this.#fallback.state : 'open';
+    else next = this.#local ? this.#local.state : 'open';
     const from = this.#effective;
     if (next === from) return;
     this.#effective = next;
-    const transition = { from, to: next, reason };
+    const transition = { from, to: next, reason, scope };
     this.#transitionEmitter.emit(transition);
     this.#stateEmitter.emit(next);
     if (next === 'open' || next === 'isolated') this.#breakEmitter.emit(transition);
     else if (next === 'closed') this.#resetEmitter.emit(undefined);
     else this.#halfOpenEmitter.emit(undefined);
   }
+}
+
+function unwrap<T>(result: Result<T>): T {
+  if ('error' in result) throw result.error;
+  return result.value;
 }
 
 const delay = (ms: number) =>

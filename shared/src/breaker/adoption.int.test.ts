@@ -1,0 +1,107 @@
+import { Redis } from 'ioredis';
+import {
+  startRedis,
+  Teardown,
+  waitFor,
+  watchEventLoop,
+  type EventLoopWatch,
+  type TestRedis,
+} from '@cb-lab/testing';
+import { boom, breakerFixture, outcome } from './breaker.fixture';
+
+/*
+ * What Redis holds now is the truth. Redis can go back to an older copy of a
+ * breaker's state: a restart from a snapshot, `appendfsync everysec`, a
+ * failover to a replica that lagged. Versions order what arrives out of
+ * order; they never make a replica ignore what Redis holds.
+ */
+
+jest.setTimeout(60_000);
+
+const teardown = new Teardown();
+let redis: TestRedis;
+let admin: Redis;
+let loop: EventLoopWatch;
+
+beforeAll(async () => {
+  redis = teardown.add(await startRedis(), (r) => r.stop());
+  admin = teardown.add(new Redis(redis.url), (r) => r.quit());
+  loop = watchEventLoop();
+});
+afterAll(async () => {
+  loop.stop();
+  await teardown.run();
+});
+
+const { replicas, tripOpen } = breakerFixture(teardown, () => redis);
+
+const SYNC_MS = 300;
+const BUDGET_MS = 100;
+/** A regression must be adopted within one sync interval (and the read's own budget). */
+const adoptionBoundMs = () => SYNC_MS + BUDGET_MS + loop.maxDelayMs() + 500;
+
+const settings = {
+  trip: { mode: 'consecutive', threshold: 2 },
+  openMs: 60_000,
+  syncIntervalMs: SYNC_MS,
+  operationTimeoutMs: BUDGET_MS,
+} as const;
+
+describe('an older copy of the state', () => {
+  it('is adopted by every replica when written back with no outage at all', async () => {
+    const breakers = await replicas(2, settings);
+    const stateKey = breakers[0]!.keys.state;
+    await tripOpen(breakers[0]!, breakers, 2);
+    const openCopy = await admin.dumpBuffer(stateKey);
+    await breakers[1]!.reset();
+    await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
+
+    // Redis goes back to the open state, with a lower version and no announcement.
+    await admin.restore(stateKey, 0, openCopy, 'REPLACE');
+
+    await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open', {
+      limitMs: adoptionBoundMs(),
+    });
+  });
+
+  it('is adopted at once when a write finds Redis behind, and the failing dependency is spared', async () => {
+    const breakers = await replicas(2, settings);
+    const stateKey = breakers[0]!.keys.state;
+    await tripOpen(breakers[0]!, breakers, 2);
+    const openCopy = await admin.dumpBuffer(stateKey);
+    await breakers[1]!.reset();
+    await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
+    await admin.restore(stateKey, 0, openCopy, 'REPLACE');
+
+    let calls = 0;
+    const failing = () => {
+      calls += 1;
+      return boom();
+    };
+    for (let i = 0; i < 30; i += 1) {
+      for (const breaker of breakers) await outcome(breaker.execute(failing));
+      await Promise.all(breakers.map((b) => b.flush()));
+    }
+    // Each replica's first failure is written, and the reply shows Redis is open: nothing more.
+    expect(calls).toBeLessThanOrEqual(breakers.length);
+    expect(breakers.map((b) => b.state)).toEqual(['open', 'open']);
+  });
+
+  it('is adopted after Redis restarts from an older snapshot', async () => {
+    const breakers = await replicas(2, settings);
+    await tripOpen(breakers[0]!, breakers, 2);
+    await redis.snapshot();
+    await breakers[1]!.reset();
+    await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
+
+    await redis.kill();
+    await redis.revive();
+    await redis.forgetSnapshot();
+
+    await waitFor(
+      () => breakers.every((b) => b.storeUp && b.state === 'open'),
+      'every replica to re-join Redis and see open',
+    );
+    expect(await breakers[0]!.readShared()).toMatchObject({ state: 'open', epoch: 1 });
+  });
+});

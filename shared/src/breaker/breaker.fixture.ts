@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { Teardown, waitFor, type TestRedis } from '@cb-lab/testing';
+import type { SharedCircuitBreakerOptions } from './breaker-options';
+import type { StateMessage } from './breaker-state';
+import { RedisBreakerStore } from './breaker-store';
+import { SharedCircuitBreaker } from './shared-circuit-breaker';
+
+export type ReplicaOptions = Partial<SharedCircuitBreakerOptions> & {
+  url?: string;
+  operationTimeoutMs?: number;
+};
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets the event loop turn once (pending I/O and immediates run). */
+export const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+export const boom = () => Promise.reject(new Error('dependency down'));
+export const ok = () => Promise.resolve('ok');
+
+/** What a call gave: its value, or the error it threw. */
+export async function outcome(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    return await promise;
+  } catch (error) {
+    return error;
+  }
+}
+
+let names = 0;
+
+/**
+ * Starts breakers against one real Redis for a test file: `count` replicas
+ * of one breaker, each with its own Redis connections, as separate processes
+ * would have. Everything started is stopped by the file's teardown.
+ */
+export function breakerFixture(teardown: Teardown, redis: () => TestRedis) {
+  async function replicas(
+    count: number,
+    { url, operationTimeoutMs = 200, ...options }: ReplicaOptions = {},
+  ): Promise<SharedCircuitBreaker[]> {
+    const name = options.name ?? `test-${process.pid}-${++names}`;
+    const breakers: SharedCircuitBreaker[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const store = teardown.add(
+        new RedisBreakerStore(url ?? redis().url, { operationTimeoutMs }),
+        (s) => s.close(),
+      );
+      const breaker = new SharedCircuitBreaker(store, {
+        name,
+        replica: `replica-${i + 1}`,
+        trip: { mode: 'consecutive', threshold: 5 },
+        openMs: 60_000,
+        syncIntervalMs: 60_000,
+        storeRetryMs: 100,
+        ...options,
+      });
+      teardown.add(breaker, async (b) => {
+        b.dispose();
+        await Promise.resolve();
+      });
+      breakers.push(await breaker.start());
+    }
+    return breakers;
+  }
+
+  /** Opens the shared breaker through failures on `breaker` and waits until every replica knows. */
+  async function tripOpen(
+    breaker: SharedCircuitBreaker,
+    all: SharedCircuitBreaker[],
+    failures = 5,
+  ): Promise<void> {
+    for (let i = 0; i < failures; i += 1) await outcome(breaker.execute(boom));
+    await breaker.flush();
+    await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to see open');
+  }
+
+  /** Every message Redis announces on a breaker's channel, read on a connection of its own. */
+  async function watchChannel(channel: string): Promise<StateMessage[]> {
+    const subscriber = teardown.add(new Redis(redis().url), (r) => r.quit());
+    const messages: StateMessage[] = [];
+    subscriber.on('message', (_channel: string, payload: string) =>
+      messages.push(JSON.parse(payload) as StateMessage),
+    );
+    await subscriber.subscribe(channel);
+    return messages;
+  }
+
+  return { replicas, tripOpen, watchChannel };
+}
