@@ -91,6 +91,7 @@ export function sharedBreaker(running: () => Stack): void {
       const halfOpensBefore = await breakerCounter('circuit_breaker_transitions_total', {
         from: 'open',
         to: 'half_open',
+        scope: 'shared',
       });
 
       // Steady traffic for a little over two open periods, the gateway failing throughout.
@@ -108,7 +109,11 @@ export function sharedBreaker(running: () => Stack): void {
         await breakerCounter('circuit_breaker_calls_total', { outcome: 'probe' })
       ).reduce((sum, value, i) => sum + value - (probesBefore[i] ?? 0), 0);
       const halfOpens = (
-        await breakerCounter('circuit_breaker_transitions_total', { from: 'open', to: 'half_open' })
+        await breakerCounter('circuit_breaker_transitions_total', {
+          from: 'open',
+          to: 'half_open',
+          scope: 'shared',
+        })
       ).map((value, i) => value - (halfOpensBefore[i] ?? 0));
       process.stdout.write(
         `${placed} orders during the outage; ${reached} reached the gateway, all probes\n`,

@@ -30,9 +30,24 @@ export const BREAKER_STATE_EXPR =
   ` or 3 * circuit_breaker_state{${breaker},state="isolated"}` +
   ')';
 
-/** Every replica counts every transition (it learns them from Redis), so one replica's count is the cluster's. */
+/**
+ * The cluster's transitions: those of the shared state in Redis (`scope="shared"`). Every
+ * replica on Redis counts the same ones, and one that missed some (it was off Redis, or caught
+ * up on several at once) counts fewer, never more, so the largest count of any replica is the
+ * cluster's. What a replica went through alone (`scope="local"`) is left out: it is not a
+ * transition of the cluster.
+ */
 const TRANSITIONS_EXPR = `max by (from, to) (${increaseIncludingNew(
-  `circuit_breaker_transitions_total{${breaker}}`,
+  `circuit_breaker_transitions_total{${breaker},scope="shared"}`,
+)})`;
+
+/**
+ * What each replica went through alone (`scope="local"`): its local breaker while Redis was
+ * away, losing or re-joining Redis, catching up on several shared transitions at once. Per
+ * replica, never added to the cluster's count.
+ */
+const LOCAL_TRANSITIONS_EXPR = `sum by (instance, from, to) (${increaseIncludingNew(
+  `circuit_breaker_transitions_total{${breaker},scope="local"}`,
 )})`;
 
 /** Alerts pending (1) or firing (2), one row per alert name, from Prometheus's own ALERTS series. */
@@ -47,7 +62,10 @@ const OUTCOME_COLORS = {
   probe: 'blue',
 };
 
-/** The shared breaker: its state on every replica, transitions, calls, alerts, store. */
+/**
+ * The shared breaker: its state on every replica, alerts, transitions (the cluster's and what
+ * each replica went through alone), calls, store.
+ */
 export const breakerPanels = () => [
   stateTimelinePanel({
     title: 'Breaker state per payments replica',
@@ -79,16 +97,40 @@ export const breakerPanels = () => [
   timeseriesPanel({
     title: 'Breaker transitions',
     description:
-      'State changes of the shared breaker, counted once for the cluster. An outage reads ' +
-      'closed → open, then open → half_open and half_open → open for each failed probe, and ' +
-      'finally half_open → closed. Each bar counts the transitions of the few seconds before ' +
-      'it (20 s at the default zoom). Many transitions in a short time mean the breaker flaps.',
+      'Transitions of the shared state in Redis, counted once for the cluster: each replica ' +
+      'counts those it saw as they happened, and this shows the replica that saw most (one ' +
+      'that was off Redis, or caught up on several at once, saw fewer). What a replica went ' +
+      'through alone is not here but in the next panel. An outage reads closed → open, then ' +
+      'open → half_open and half_open → open for each failed probe, and finally half_open → ' +
+      'closed. Each bar counts the transitions of the few seconds before it (20 s at the ' +
+      'default zoom). Many openings in a short time mean the breaker flaps: these are the ' +
+      'openings CircuitBreakerFlapping counts.',
     targets: [promQuery('A', TRANSITIONS_EXPR, { legend: '{{from}} → {{to}}' })],
     unit: 'short',
     bars: true,
     decimals: 0,
     min: 0,
-    width: 8,
+    width: 6,
+    height: 8,
+  }),
+  timeseriesPanel({
+    title: 'Transitions replicas went through alone',
+    description:
+      'Per replica, the changes of the state it enforces that were its own, not one ' +
+      'transition of the shared state: its local breaker opening, probing and closing while ' +
+      'Redis was away, the change when it loses Redis or joins the shared state (as it starts ' +
+      'or when Redis is back), and catching up at once on shared transitions it missed. ' +
+      "Never part of the cluster's count (previous panel) nor of CircuitBreakerFlapping. " +
+      'Mostly zero while every replica stays on Redis; compare with the shared state store ' +
+      'panel.',
+    targets: [
+      promQuery('A', LOCAL_TRANSITIONS_EXPR, { legend: '{{instance}} alone: {{from}} → {{to}}' }),
+    ],
+    unit: 'short',
+    bars: true,
+    decimals: 0,
+    min: 0,
+    width: 6,
     height: 8,
   }),
   timeseriesPanel({
@@ -105,7 +147,7 @@ export const breakerPanels = () => [
     unit: 'ops',
     colors: OUTCOME_COLORS,
     min: 0,
-    width: 8,
+    width: 6,
     height: 8,
   }),
   stateTimelinePanel({
@@ -123,7 +165,7 @@ export const breakerPanels = () => [
       { value: 0, text: 'local fallback', color: 'orange' },
       { value: 1, text: 'redis', color: 'green' },
     ],
-    width: 8,
+    width: 6,
     height: 8,
   }),
 ];

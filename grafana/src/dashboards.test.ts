@@ -36,8 +36,8 @@ const KNOWN_METRICS = new Set([
 ]);
 
 const KNOWN_LABELS = new Set([
-  ...['service', 'instance', 'breaker', 'state', 'from', 'to', 'outcome', 'strategy', 'status'],
-  ...['fault', 'scenario', 'step', 'method', 'route', 'status_code', 'le'],
+  ...['service', 'instance', 'breaker', 'state', 'from', 'to', 'scope', 'outcome', 'strategy'],
+  ...['status', 'fault', 'scenario', 'step', 'method', 'route', 'status_code', 'le'],
   ...['alertname', 'alertstate'],
 ]);
 
@@ -154,6 +154,32 @@ describe('grafana dashboards', () => {
         }
       }
     }
+  });
+
+  it("never mix the transitions a replica went through alone into the cluster's", () => {
+    const main = dashboards.find(({ dashboard }) => dashboard.uid === MAIN_DASHBOARD_UID)!;
+    const transitions = panelQueries(main.dashboard, VALUES[MAIN_DASHBOARD_UID]!).filter(
+      ({ expr }) => expr.includes('circuit_breaker_transitions_total'),
+    );
+    // Every selector of the counter names one scope: shared and local never add up.
+    for (const { panel, expr } of transitions) {
+      for (const selector of expr.match(/circuit_breaker_transitions_total\{[^}]*\}/g) ?? []) {
+        expect({ panel, selector }).toEqual({
+          panel,
+          selector: expect.stringMatching(/scope="(shared|local)"/),
+        });
+      }
+    }
+    const byPanel = Object.fromEntries(transitions.map(({ panel, expr }) => [panel, expr]));
+    // The cluster's: scope="shared" only, the largest count of any replica, never a sum.
+    expect(byPanel['Breaker transitions']).toMatch(/^max by \(from, to\) \(/);
+    expect(byPanel['Breaker transitions']).not.toContain('scope="local"');
+    // What each replica went through alone: scope="local" only, kept per replica.
+    expect(byPanel['Transitions replicas went through alone']).toMatch(
+      /^sum by \(instance, from, to\) \(/,
+    );
+    expect(byPanel['Transitions replicas went through alone']).not.toContain('scope="shared"');
+    expect(Object.keys(byPanel)).toHaveLength(2);
   });
 
   it('start with the breaker payment-gateway and every service', () => {

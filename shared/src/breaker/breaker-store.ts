@@ -13,6 +13,14 @@ import {
 import { parseSharedState, type ScriptReply, type StateMessage, type Term } from './breaker-state';
 import type { RedisScript } from '../redis-script';
 
+/**
+ * The longest wait between two attempts to reconnect to Redis: shorter than
+ * a sync interval, so a replica is back on the shared state soon after Redis
+ * is (an attempt is a TCP connect; a handful per second per replica is
+ * nothing to a Redis that is down).
+ */
+export const RECONNECT_MAX_MS = 200;
+
 export interface BreakerStoreOptions {
   /** Time budget of one store operation; past it the operation fails and the breaker degrades. */
   operationTimeoutMs?: number;
@@ -40,6 +48,8 @@ export interface ChannelSubscription {
   onMessage: (message: StateMessage) => void;
   /** The subscription is in place: first, and again after every reconnection (messages may have been missed). */
   onSubscribed?: () => void;
+  /** The subscriber connection closed: messages are lost until `onSubscribed` runs again. */
+  onLost?: () => void;
 }
 
 /**
@@ -65,7 +75,8 @@ export class RedisBreakerStore {
     this.operationTimeoutMs = operationTimeoutMs;
     const common: RedisOptions = {
       connectTimeout: connectTimeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
+      // Reconnects soon after Redis is back: until then this replica decides alone.
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
       lazyConnect: false,
     };
     this.#commands = new Redis(url, {
@@ -92,6 +103,10 @@ export class RedisBreakerStore {
     this.#subscriber.on('ready', () => {
       const channels = [...this.#channels.keys()];
       if (channels.length > 0) void this.#subscribe(channels);
+    });
+    this.#subscriber.on('close', () => {
+      for (const subscriptions of this.#channels.values())
+        for (const subscription of subscriptions) subscription.onLost?.();
     });
     this.#subscriber.on('message', (channel: string, payload: string) => {
       const subscriptions = this.#channels.get(channel);

@@ -6,12 +6,15 @@ export type {
 } from './breaker-options';
 export {
   BREAKER_STATES,
+  compareWritten,
+  parseSharedState,
   type BreakerStateName,
   type ScriptReply,
   type SharedBreakerState,
   type StateMessage,
 } from './breaker-state';
 export {
+  RECONNECT_MAX_MS,
   RedisBreakerStore,
   type BreakerStoreOptions,
   type BucketCounts,

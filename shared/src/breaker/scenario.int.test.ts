@@ -6,10 +6,19 @@ import {
   handleAll,
 } from 'cockatiel';
 import { Registry } from 'prom-client';
-import { LatencyProxy, sampleValue, startRedis, Teardown, type TestRedis } from '@cb-lab/testing';
+import {
+  LatencyProxy,
+  sampleValue,
+  startRedis,
+  Teardown,
+  waitFor,
+  type TestRedis,
+} from '@cb-lab/testing';
 import { instrumentBreaker } from './breaker-metrics';
 import type { BreakerStateName } from './breaker-state';
 import { RedisBreakerStore } from './breaker-store';
+import { LocalBreaker } from './local-breaker';
+import { monotonicNow } from './redis-clock';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 jest.setTimeout(60_000);
@@ -78,7 +87,7 @@ const attempt = async (execute: () => Promise<unknown>) => {
 const callFor = (call: 'ok' | 'fail') => () =>
   call === 'ok' ? Promise.resolve('ok') : Promise.reject(new Error('dependency down'));
 
-describe('the same scenario on cockatiel and on the shared breaker', () => {
+describe('the same scenario on cockatiel, the shared breaker and its local stand-in', () => {
   it('cockatiel’s in-process breaker goes through the expected states', async () => {
     const STATES: Record<CircuitState, BreakerStateName> = {
       [CircuitState.Closed]: 'closed',
@@ -120,6 +129,26 @@ describe('the same scenario on cockatiel and on the shared breaker', () => {
     });
     expect(observed).toEqual(expected);
   });
+
+  it('the local breaker that stands in while Redis is away goes through the same states', async () => {
+    const breaker = new LocalBreaker({
+      trip: { mode: 'consecutive', threshold: THRESHOLD },
+      open: { openMs: OPEN_MS, maxOpenMs: OPEN_MS, backoffFactor: 1 },
+      isFailure: () => true,
+      slowCallMs: Infinity,
+      now: monotonicNow,
+    });
+    const signal = new AbortController().signal;
+    const observed = await play({
+      run: async (call) => {
+        const rejected = await attempt(() =>
+          breaker.execute(callFor(call), signal, () => undefined),
+        );
+        return { state: breaker.state, rejected };
+      },
+    });
+    expect(observed).toEqual(expected);
+  });
 });
 
 describe('breaker metrics', () => {
@@ -156,9 +185,13 @@ describe('breaker metrics', () => {
 
     expect(await value('circuit_breaker_state', { state: 'open' })).toBe(1);
     expect(await value('circuit_breaker_state', { state: 'closed' })).toBe(0);
-    expect(await value('circuit_breaker_transitions_total', { from: 'closed', to: 'open' })).toBe(
-      1,
-    );
+    expect(
+      await value('circuit_breaker_transitions_total', {
+        from: 'closed',
+        to: 'open',
+        scope: 'shared',
+      }),
+    ).toBe(1);
     expect(await value('circuit_breaker_calls_total', { outcome: 'success' })).toBe(1);
     expect(await value('circuit_breaker_calls_total', { outcome: 'failure' })).toBe(2);
     expect(await value('circuit_breaker_calls_total', { outcome: 'rejected' })).toBe(1);
@@ -170,5 +203,55 @@ describe('breaker metrics', () => {
     await proxy.stop();
     await breaker.reset().catch(() => undefined); // fails: Redis is unreachable, and the breaker notices
     expect(await value('circuit_breaker_store_up', {})).toBe(0);
+  });
+
+  it('tells the cluster’s transitions from what a replica went through alone', async () => {
+    const proxy = teardown.add(
+      await LatencyProxy.start({ host: '127.0.0.1', port: redis.port }),
+      (p) => p.stop(),
+    );
+    const start = async (url: string, replica: string) => {
+      const store = teardown.add(new RedisBreakerStore(url), (s) => s.close());
+      const breaker = new SharedCircuitBreaker(store, {
+        name: 'transition-scopes',
+        replica,
+        trip: { mode: 'consecutive', threshold: 1 },
+        openMs: 200,
+        storeRetryMs: 60_000,
+      });
+      teardown.add(breaker, async (b) => {
+        b.dispose();
+        await Promise.resolve();
+      });
+      return breaker.start();
+    };
+    const watched = await start(`redis://127.0.0.1:${proxy.port}`, 'watched');
+    const other = await start(redis.url, 'other');
+    const registry = new Registry();
+    instrumentBreaker(watched, registry);
+    const transitions = async (from: string, to: string, scope: string) =>
+      sampleValue(await registry.metrics(), 'circuit_breaker_transitions_total', {
+        breaker: 'transition-scopes',
+        from,
+        to,
+        scope,
+      });
+
+    // The cluster opens: the watched replica hears of it as it happens.
+    await attempt(() => other.execute(callFor('fail')));
+    await other.flush();
+    await waitFor(() => watched.state === 'open', 'the watched replica to see open');
+    // Then it loses Redis, and its local breaker probes and closes on its own.
+    await proxy.stop();
+    await attempt(() => watched.reset()); // fails: the replica notices Redis is gone
+    await sleep(250);
+    await watched.execute(callFor('ok'));
+
+    expect(watched.snapshot()).toMatchObject({ store: 'local', state: 'closed' });
+    expect(await transitions('closed', 'open', 'shared')).toBe(1);
+    expect(await transitions('open', 'half_open', 'local')).toBe(1);
+    expect(await transitions('half_open', 'closed', 'local')).toBe(1);
+    expect(await transitions('open', 'half_open', 'shared')).toBe(0);
+    expect(await transitions('closed', 'open', 'local')).toBe(0);
   });
 });

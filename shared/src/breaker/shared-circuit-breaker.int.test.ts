@@ -329,6 +329,26 @@ describe('when Redis is in trouble', () => {
     expect(storeChanges).toEqual([false, true]);
   });
 
+  it('decides locally while its subscription is down, and catches up on what it missed', async () => {
+    const trip = { mode: 'consecutive', threshold: 2 } as const;
+    const [deaf] = await replicas(1, { trip });
+    const storeChanges: boolean[] = [];
+    deaf!.onStoreChange(({ up }) => storeChanges.push(up));
+    const admin = redis.connect();
+
+    // Its subscriber connection is dropped; its command connection stays up.
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => !deaf!.storeUp, 'the replica to stop trusting its view');
+    const [other] = await replicas(1, { name: deaf!.name, trip });
+    await outcome(other!.execute(boom));
+    await outcome(other!.execute(boom));
+    await other!.flush();
+
+    await waitFor(() => deaf!.storeUp, 'the replica to re-subscribe and re-join');
+    expect(deaf!.state).toBe('open');
+    expect(storeChanges).toEqual([false, true]);
+  });
+
   it('probes locally when Redis pauses just as the open period ends', async () => {
     const breakers = await replicas(1, { openMs: 100, operationTimeoutMs: 100 });
     await tripOpen(breakers[0]!, breakers);

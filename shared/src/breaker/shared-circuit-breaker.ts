@@ -165,8 +165,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** The last state announced on the channel: a message older than it means Redis went back. */
   #lastMessage: SharedBreakerState | undefined;
   #effective: BreakerStateName = 'closed';
-  /** False until the first read succeeds, and whenever a store operation fails. */
+  /** False until the first read succeeds while subscribed, and whenever a store operation fails. */
   #storeUp = false;
+  /** Whether the breaker's channel subscription is in place. */
+  #subscribed = false;
   #local: LocalBreaker | undefined;
   #acquiringProbe = false;
   #syncTimer: NodeJS.Timeout | undefined;
@@ -238,9 +240,16 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
         this.#onMessage(message);
       },
       onSubscribed: () => {
+        this.#subscribed = true;
         subscribed();
         // Messages may have been missed while the subscription was down: read now.
         if (started) void this.#sync();
+      },
+      onLost: () => {
+        // Without messages this replica would not hear of transitions: it decides locally
+        // until the subscription is back.
+        this.#subscribed = false;
+        this.#storeFailed(new Error('the subscription to the breaker channel was lost'));
       },
     });
     await Promise.race([Promise.all([firstSubscription, this.store.ready()]), delay(2_000)]).catch(
@@ -514,7 +523,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     if (this.#disposed) return;
     try {
       await this.#storeCall(() => this.store.read(this.keys));
-      if (!this.#storeUp) this.#storeRecovered();
+      if (!this.#storeUp && this.#subscribed) this.#storeRecovered();
     } catch (error) {
       this.#storeFailed(error);
     } finally {
