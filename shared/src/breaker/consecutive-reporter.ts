@@ -1,3 +1,4 @@
+import type { Term } from './breaker-state';
 import type { OutcomeRun } from './breaker-store';
 import { OutcomeReporter, type SendBatch } from './outcome-reporter';
 
@@ -28,6 +29,12 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
     private readonly sharedFailures: () => number,
   ) {
     super(send);
+  }
+
+  override record(term: Term, failed: boolean, at: number): void {
+    // The healthy breaker's success path: nothing pending, nothing to reset, nothing to do.
+    if (!failed && this.#runs.length === 0 && !this.#mayHaveCount()) return;
+    super.record(term, failed, at);
   }
 
   protected add(failed: boolean): boolean {

@@ -161,6 +161,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly #reporter: ConsecutiveReporter | RateReporter;
   readonly #ledger: ProbeLedger;
   readonly #releases = new Set<Promise<void>>();
+  readonly #rateMode: boolean;
   #view: SharedBreakerState = INITIAL_STATE;
   /** The last state announced on the channel: a message older than it means Redis went back. */
   #lastMessage: SharedBreakerState | undefined;
@@ -186,6 +187,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       this.#clock.now(),
     );
     const { trip, open } = this.options;
+    this.#rateMode = trip.mode === 'rate';
     const budget = store.operationTimeoutMs;
     this.#reporter =
       trip.mode === 'consecutive'
@@ -265,7 +267,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const view = this.#view;
     switch (view.state) {
       case 'closed':
-        return this.#executeClosed(fn, signal, termOf(view));
+        // The view is its own term (incarnation, epoch): no allocation on the hot path.
+        return this.#executeClosed(fn, signal, view);
       case 'isolated':
         throw this.#rejected(new IsolatedCircuitError(), 0);
       case 'open':
@@ -337,16 +340,41 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     this.#local?.dispose();
   }
 
+  /** The hot path: kept free of allocations and Redis beyond what the call itself needs. */
   async #executeClosed<T>(fn: Protected<T>, signal: AbortSignal, term: Term): Promise<T> {
-    const { result, durationMs, verdict } = await this.#run(fn, signal, false);
-    if (verdict === 'success' || verdict === 'failure')
-      this.#reporter.record(term, verdict === 'failure', this.#clock.now());
-    this.#callEmitter.emit({
-      outcome: verdict === 'failure' ? 'failure' : 'success',
-      durationMs,
-      storeMs: 0,
-    });
-    return unwrap(result);
+    const started = performance.now();
+    let value: T;
+    try {
+      value = await fn({ signal, probe: false });
+    } catch (error) {
+      const durationMs = performance.now() - started;
+      const verdict = verdictOf({ error }, signal, this.options.isFailure, this.options.slowCallMs);
+      const failed = verdict === 'failure';
+      this.#failureEmitter.emit({
+        duration: durationMs,
+        handled: failed,
+        reason: { error: error as Error },
+      });
+      if (failed) this.#record(term, true);
+      this.#callEmitter.emit({ outcome: failed ? 'failure' : 'success', durationMs, storeMs: 0 });
+      throw error;
+    }
+    const durationMs = performance.now() - started;
+    if (durationMs > this.options.slowCallMs) {
+      this.#failureEmitter.emit({ duration: durationMs, handled: true, reason: { value } });
+      this.#record(term, true);
+      this.#callEmitter.emit({ outcome: 'failure', durationMs, storeMs: 0 });
+    } else {
+      this.#successEmitter.emit({ duration: durationMs });
+      this.#record(term, false);
+      this.#callEmitter.emit({ outcome: 'success', durationMs, storeMs: 0 });
+    }
+    return value;
+  }
+
+  #record(term: Term, failed: boolean): void {
+    // Only rate mode places outcomes in time.
+    this.#reporter.record(term, failed, this.#rateMode ? this.#clock.now() : 0);
   }
 
   async #probe<T>(fn: Protected<T>, signal: AbortSignal): Promise<T> {
