@@ -1,13 +1,6 @@
 import { Redis } from 'ioredis';
-import {
-  startRedis,
-  Teardown,
-  waitFor,
-  watchEventLoop,
-  type EventLoopWatch,
-  type TestRedis,
-} from '@cb-lab/testing';
-import { boom, breakerFixture, outcome } from './breaker.fixture';
+import { waitFor } from '@cb-lab/testing';
+import { boom, outcome, useBreakerSuite } from './breaker.fixture';
 
 /*
  * What Redis holds now is the truth. Redis can go back to an older copy of a
@@ -18,27 +11,18 @@ import { boom, breakerFixture, outcome } from './breaker.fixture';
 
 jest.setTimeout(60_000);
 
-const teardown = new Teardown();
-let redis: TestRedis;
+const suite = useBreakerSuite();
+const { teardown, replicas, tripOpen, loopDelayMs } = suite;
 let admin: Redis;
-let loop: EventLoopWatch;
 
-beforeAll(async () => {
-  redis = teardown.add(await startRedis(), (r) => r.stop());
-  admin = teardown.add(new Redis(redis.url), (r) => r.quit());
-  loop = watchEventLoop();
+beforeAll(() => {
+  admin = teardown.add(new Redis(suite.redis.url), (r) => r.quit());
 });
-afterAll(async () => {
-  loop.stop();
-  await teardown.run();
-});
-
-const { replicas, tripOpen } = breakerFixture(teardown, () => redis);
 
 const SYNC_MS = 300;
 const BUDGET_MS = 100;
 /** A regression must be adopted within one sync interval (and the read's own budget). */
-const adoptionBoundMs = () => SYNC_MS + BUDGET_MS + loop.maxDelayMs() + 500;
+const adoptionBoundMs = () => SYNC_MS + BUDGET_MS + loopDelayMs() + 500;
 
 const settings = {
   trip: { mode: 'consecutive', threshold: 2 },
@@ -90,13 +74,13 @@ describe('an older copy of the state', () => {
   it('is adopted after Redis restarts from an older snapshot', async () => {
     const breakers = await replicas(2, settings);
     await tripOpen(breakers[0]!, breakers, 2);
-    await redis.snapshot();
+    await suite.redis.snapshot();
     await breakers[1]!.reset();
     await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
 
-    await redis.kill();
-    await redis.revive();
-    await redis.forgetSnapshot();
+    await suite.redis.kill();
+    await suite.redis.revive();
+    await suite.redis.forgetSnapshot();
 
     await waitFor(
       () => breakers.every((b) => b.storeUp && b.state === 'open'),

@@ -1,5 +1,12 @@
 import { Redis } from 'ioredis';
-import { Teardown, waitFor, type TestRedis } from '@cb-lab/testing';
+import {
+  startRedis,
+  Teardown,
+  waitFor,
+  watchEventLoop,
+  type EventLoopWatch,
+  type TestRedis,
+} from '@cb-lab/testing';
 import type { SharedCircuitBreakerOptions } from './breaker-options';
 import type { StateMessage } from './breaker-state';
 import { RedisBreakerStore } from './breaker-store';
@@ -29,11 +36,39 @@ export async function outcome(promise: Promise<unknown>): Promise<unknown> {
 let names = 0;
 
 /**
- * Starts breakers against one real Redis for a test file: `count` replicas
- * of one breaker, each with its own Redis connections, as separate processes
- * would have. Everything started is stopped by the file's teardown.
+ * A test file's real Redis (started before its tests, stopped after), the
+ * event-loop delay measured meanwhile, and breakers against that Redis:
+ * `count` replicas of one breaker, each with its own Redis connections, as
+ * separate processes would have. Everything started is stopped at the end.
  */
-export function breakerFixture(teardown: Teardown, redis: () => TestRedis) {
+export function useBreakerSuite() {
+  const teardown = new Teardown();
+  let started: TestRedis | undefined;
+  let loop: EventLoopWatch | undefined;
+  beforeAll(async () => {
+    started = teardown.add(await startRedis(), (r) => r.stop());
+    loop = watchEventLoop();
+  });
+  afterAll(async () => {
+    loop?.stop();
+    await teardown.run();
+  });
+  const redis = (): TestRedis => {
+    if (!started) throw new Error('Redis is started in beforeAll');
+    return started;
+  };
+  return {
+    teardown,
+    get redis() {
+      return redis();
+    },
+    /** The longest the event loop was late so far in this file. */
+    loopDelayMs: () => loop?.maxDelayMs() ?? 0,
+    ...breakerHelpers(teardown, redis),
+  };
+}
+
+function breakerHelpers(teardown: Teardown, redis: () => TestRedis) {
   async function replicas(
     count: number,
     { url, operationTimeoutMs = 200, ...options }: ReplicaOptions = {},

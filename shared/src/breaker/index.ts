@@ -22,10 +22,9 @@ export {
   type OutcomeRun,
   type ProbeRelease,
 } from './breaker-store';
+export type { BreakerContext, CallOutcome } from './judged-call';
 export {
   LocalBreaker,
-  type BreakerContext,
-  type CallOutcome,
   type LocalBreakerOptions,
   type LocalStart,
   type LocalTransition,

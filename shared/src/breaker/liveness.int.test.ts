@@ -1,14 +1,6 @@
 import { Redis } from 'ioredis';
-import {
-  LatencyProxy,
-  startRedis,
-  Teardown,
-  waitFor,
-  watchEventLoop,
-  type EventLoopWatch,
-  type TestRedis,
-} from '@cb-lab/testing';
-import { breakerFixture, ok, outcome, sleep } from './breaker.fixture';
+import { LatencyProxy, waitFor } from '@cb-lab/testing';
+import { ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
 import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 /*
@@ -19,26 +11,14 @@ import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 jest.setTimeout(60_000);
 
-const teardown = new Teardown();
-let redis: TestRedis;
-let loop: EventLoopWatch;
-
-beforeAll(async () => {
-  redis = teardown.add(await startRedis(), (r) => r.stop());
-  loop = watchEventLoop();
-});
-afterAll(async () => {
-  loop.stop();
-  await teardown.run();
-});
-
-const { replicas, tripOpen } = breakerFixture(teardown, () => redis);
+const suite = useBreakerSuite();
+const { teardown, replicas, tripOpen, loopDelayMs } = suite;
 
 const BUDGET_MS = 100;
 const SYNC_MS = 300;
 
 /** How long a healthy call may take to close a breaker whose open period is over. */
-const closingBoundMs = () => BUDGET_MS + SYNC_MS + loop.maxDelayMs() + 1_000;
+const closingBoundMs = () => BUDGET_MS + SYNC_MS + loopDelayMs() + 1_000;
 
 /** Calls `breaker` with a healthy dependency until a call runs; how long that took. */
 async function untilACallRuns(breaker: SharedCircuitBreaker, limitMs: number): Promise<number> {
@@ -68,14 +48,14 @@ describe('a lease granted to a caller that gave up', () => {
     await tripOpen(asker!, [asker!, other!], 2);
     await sleep(250);
 
-    await redis.pause();
+    await suite.redis.pause();
     try {
       // The request for the lease waits in the socket; the caller gives up after the budget
       // and runs locally.
       expect(await asker!.execute(ok)).toBe('ok');
       expect(asker!.storeUp).toBe(false);
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
 
     // Redis now grants the lease to a token whose caller is gone. The next healthy call on
@@ -91,7 +71,7 @@ describe('a lease granted to a caller that gave up', () => {
 
   it('is given back when the grant arrives after the budget (a slow Redis)', async () => {
     const proxy = teardown.add(
-      await LatencyProxy.start({ host: '127.0.0.1', port: redis.port }),
+      await LatencyProxy.start({ host: '127.0.0.1', port: suite.redis.port }),
       (p) => p.stop(),
     );
     const [slow] = await replicas(1, {
@@ -147,16 +127,16 @@ describe('a lease granted to a caller that gave up', () => {
         ),
     );
     await waitFor(() => other!.state === 'half_open', 'the probe to hold the lease');
-    await redis.snapshot();
+    await suite.redis.snapshot();
     finish();
     expect(await probe).toBe('ok');
     await prober!.flush();
     await waitFor(() => other!.state === 'closed', 'the probe to close the breaker');
 
     // Redis restarts from the snapshot: half-open, with a lease nobody is probing under.
-    await redis.kill();
-    await redis.revive();
-    await redis.forgetSnapshot();
+    await suite.redis.kill();
+    await suite.redis.revive();
+    await suite.redis.forgetSnapshot();
     await waitFor(() => [prober, other].every((b) => b!.storeUp), 'both replicas to re-join Redis');
     await untilACallRuns(other!, closingBoundMs());
     await waitFor(
@@ -170,7 +150,7 @@ describe('a lease granted to a caller that gave up', () => {
 describe('one store budget per call at most', () => {
   it('a probe waits on Redis for one round trip, even after SCRIPT FLUSH', async () => {
     const proxy = teardown.add(
-      await LatencyProxy.start({ host: '127.0.0.1', port: redis.port }),
+      await LatencyProxy.start({ host: '127.0.0.1', port: suite.redis.port }),
       (p) => p.stop(),
     );
     const [breaker] = await replicas(1, {
@@ -181,11 +161,11 @@ describe('one store budget per call at most', () => {
     });
     await tripOpen(breaker!, [breaker!], 2);
     await sleep(250);
-    const admin = teardown.add(new Redis(redis.url), (r) => r.quit());
+    const admin = teardown.add(new Redis(suite.redis.url), (r) => r.quit());
     await admin.script('FLUSH');
     // 40 ms each way: one round trip fits in the budget, two do not.
     proxy.latencyMs = 40;
-    const loopBefore = loop.maxDelayMs();
+    const loopBefore = loopDelayMs();
 
     let callMs = 0;
     const started = performance.now();
@@ -201,7 +181,7 @@ describe('one store budget per call at most', () => {
     process.stdout.write(
       `probe after SCRIPT FLUSH, Redis 80 ms away: ${onStoreMs.toFixed(1)} ms on the store (budget ${BUDGET_MS} ms)\n`,
     );
-    expect(onStoreMs).toBeLessThanOrEqual(BUDGET_MS + Math.max(loopBefore, loop.maxDelayMs()) + 5);
+    expect(onStoreMs).toBeLessThanOrEqual(BUDGET_MS + Math.max(loopBefore, loopDelayMs()) + 5);
     await breaker!.flush();
     expect(breaker!.state).toBe('closed');
   });

@@ -1,9 +1,4 @@
-import {
-  BrokenCircuitError,
-  EventEmitter,
-  IsolatedCircuitError,
-  type IDefaultPolicyContext,
-} from 'cockatiel';
+import { BrokenCircuitError, EventEmitter, IsolatedCircuitError } from 'cockatiel';
 import {
   openPeriodMs,
   rateReached,
@@ -12,36 +7,18 @@ import {
   type TripSettings,
 } from './breaker-options';
 import type { BreakerStateName } from './breaker-state';
+import {
+  runJudged,
+  unwrap,
+  type BreakerContext,
+  type CallJudge,
+  type CallOutcome,
+  type Verdict,
+} from './judged-call';
 
-export type CallOutcome = 'success' | 'failure' | 'rejected';
-
-/** What the protected function receives: cockatiel's context, and whether this call is the probe. */
-export interface BreakerContext extends IDefaultPolicyContext {
-  /** True for the single half-open call whose outcome closes or reopens the breaker. */
-  readonly probe: boolean;
-}
-
-/** How a finished call counts: for the breaker, against it, or not at all. */
-export type Verdict = 'success' | 'failure' | 'neutral' | 'cancelled';
-
-/** Sorts a finished call, the same way in the shared breaker and in the local one. */
-export function verdictOf(
-  result: { error: unknown } | { durationMs: number },
-  signal: AbortSignal,
-  isFailure: (error: unknown) => boolean,
-  slowCallMs: number,
-): Verdict {
-  if ('durationMs' in result) return result.durationMs > slowCallMs ? 'failure' : 'success';
-  // The caller gave up on the call: that says nothing about the dependency.
-  if (signal.aborted) return 'cancelled';
-  return isFailure(result.error) ? 'failure' : 'neutral';
-}
-
-export interface LocalBreakerOptions {
+export interface LocalBreakerOptions extends CallJudge {
   trip: TripSettings;
   open: OpenSettings;
-  isFailure: (error: unknown) => boolean;
-  slowCallMs: number;
   /** The clock (ms); the shared breaker gives its estimate of Redis time, so times carry over. */
   now: () => number;
 }
@@ -169,28 +146,14 @@ export class LocalBreaker {
         break;
     }
     const term = this.#term;
-    const started = performance.now();
-    let result: { value: T } | { error: unknown };
-    try {
-      result = { value: await fn({ signal, probe }) };
-    } catch (error) {
-      result = { error };
-    }
-    const durationMs = performance.now() - started;
-    const verdict = verdictOf(
-      'error' in result ? result : { durationMs },
-      signal,
-      this.options.isFailure,
-      this.options.slowCallMs,
-    );
+    const { result, durationMs, verdict } = await runJudged(fn, signal, probe, this.options);
     // A call started before the last transition (or an isolate or reset) does not count.
     if (term === this.#term) {
       if (probe) this.#probed(verdict);
       else this.#count(verdict);
     }
     report(verdict === 'failure' ? 'failure' : 'success', durationMs);
-    if ('error' in result) throw result.error;
-    return result.value;
+    return unwrap(result);
   }
 
   /** Holds the breaker open until {@link reset}. */

@@ -1,7 +1,7 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import fc from 'fast-check';
 import type { BreakerStateName } from './breaker-state';
-import type { BreakerContext, Verdict } from './local-breaker';
+import type { BreakerContext, Verdict } from './judged-call';
 import { BreakerModel, type Admission, type Admitted } from './reference-model.fixture';
 
 /** A breaker under test, as the model-based commands drive it. */

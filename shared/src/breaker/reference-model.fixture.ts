@@ -1,6 +1,6 @@
 import { openPeriodMs, rateReached, type OpenSettings, type TripSettings } from './breaker-options';
 import type { BreakerStateName } from './breaker-state';
-import type { Verdict } from './local-breaker';
+import type { Verdict } from './judged-call';
 
 /** What the breaker does with a call that arrives. */
 export type Admission = 'run' | 'probe' | 'rejected' | 'isolated';

@@ -11,23 +11,16 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
-import { LatencyProxy, startRedis, Teardown, type TestRedis, waitFor } from '@cb-lab/testing';
-import { boom, breakerFixture, ok, outcome, sleep } from './breaker.fixture';
+import { LatencyProxy, waitFor } from '@cb-lab/testing';
+import { boom, ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
 
 jest.setTimeout(60_000);
 
-const teardown = new Teardown();
-let redis: TestRedis;
-
-beforeAll(async () => {
-  redis = teardown.add(await startRedis(), (r) => r.stop());
-});
-afterAll(() => teardown.run());
-
-const { replicas, tripOpen, watchChannel } = breakerFixture(teardown, () => redis);
+const suite = useBreakerSuite();
+const { teardown, replicas, tripOpen, watchChannel } = suite;
 
 const commandsSince = async (before: Record<string, number>) => {
-  const after = await redis.commandCounts();
+  const after = await suite.redis.commandCounts();
   return Object.entries(after)
     .filter(([name]) => name !== 'info')
     .reduce((sum, [name, calls]) => sum + calls - (before[name] ?? 0), 0);
@@ -69,7 +62,7 @@ describe('one breaker shared by several replicas', () => {
         if (state === 'open') seenAt.set(b.options.replica, performance.now());
       });
     }
-    const probe = redis.connect();
+    const probe = suite.redis.connect();
     const rttStarted = performance.now();
     for (let i = 0; i < 20; i += 1) await probe.ping();
     const roundTripMs = (performance.now() - rttStarted) / 20;
@@ -89,7 +82,7 @@ describe('one breaker shared by several replicas', () => {
   it('while open, no replica calls the protected function, and rejecting costs no Redis command', async () => {
     const breakers = await replicas(3);
     await tripOpen(breakers[0]!, breakers);
-    const before = await redis.commandCounts();
+    const before = await suite.redis.commandCounts();
     const protectedCall = jest.fn(ok);
 
     const results = await Promise.all(
@@ -103,7 +96,7 @@ describe('one breaker shared by several replicas', () => {
 
   it('lets a closed, healthy breaker succeed without a single Redis command', async () => {
     const breakers = await replicas(3);
-    const before = await redis.commandCounts();
+    const before = await suite.redis.commandCounts();
     for (let i = 0; i < 300; i += 1) await Promise.all(breakers.map((b) => b.execute(ok)));
     expect(await commandsSince(before)).toBe(0);
   });
@@ -304,7 +297,7 @@ describe('when Redis is in trouble', () => {
       return boom();
     };
 
-    await redis.pause();
+    await suite.redis.pause();
     try {
       // Awaited while Redis is still paused: a breaker that waited on Redis would hang here.
       for (let i = 0; i < 3; i += 1) await outcome(breaker!.execute(failing));
@@ -318,7 +311,7 @@ describe('when Redis is in trouble', () => {
       expect(calls).toBe(before);
       expect(await other!.execute(ok)).toBe('ok');
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
 
     await waitFor(() => breaker!.storeUp, 'the breaker to re-join the shared state');
@@ -334,7 +327,7 @@ describe('when Redis is in trouble', () => {
     const [deaf] = await replicas(1, { trip });
     const storeChanges: boolean[] = [];
     deaf!.onStoreChange(({ up }) => storeChanges.push(up));
-    const admin = redis.connect();
+    const admin = suite.redis.connect();
 
     // Its subscriber connection is dropped; its command connection stays up.
     await admin.client('KILL', 'TYPE', 'pubsub');
@@ -353,12 +346,12 @@ describe('when Redis is in trouble', () => {
     const breakers = await replicas(1, { openMs: 100, operationTimeoutMs: 100 });
     await tripOpen(breakers[0]!, breakers);
     await sleep(150);
-    await redis.pause();
+    await suite.redis.pause();
     try {
       expect(await breakers[0]!.execute(ok)).toBe('ok');
       expect(breakers[0]!.snapshot()).toMatchObject({ store: 'local', state: 'closed' });
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
     await waitFor(() => breakers[0]!.storeUp, 're-joining');
   });
@@ -370,7 +363,7 @@ describe('when Redis is in trouble', () => {
       syncIntervalMs: 100,
     });
     await tripOpen(breakers[0]!, breakers, 2);
-    await redis.kill();
+    await suite.redis.kill();
     try {
       await waitFor(
         () => breakers.every((b) => !b.storeUp),
@@ -380,7 +373,7 @@ describe('when Redis is in trouble', () => {
       expect(breakers[0]!.snapshot()).toMatchObject({ store: 'local', state: 'open' });
       expect(await outcome(breakers[0]!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
     } finally {
-      await redis.revive();
+      await suite.redis.revive();
     }
     await waitFor(() => breakers.every((b) => b.storeUp), 'every replica to re-join');
     // Redis came back empty: the breaker starts over, closed, in a new incarnation.
@@ -391,7 +384,7 @@ describe('when Redis is in trouble', () => {
 
   it('treats a slow Redis like a missing one: nothing waits longer than the store budget', async () => {
     const proxy = teardown.add(
-      await LatencyProxy.start({ host: '127.0.0.1', port: redis.port }),
+      await LatencyProxy.start({ host: '127.0.0.1', port: suite.redis.port }),
       (p) => p.stop(),
     );
     const [breaker] = await replicas(1, {
@@ -413,7 +406,7 @@ describe('when Redis is in trouble', () => {
       whenStoreDown: 'reject',
       trip: { mode: 'consecutive', threshold: 2 },
     });
-    await redis.pause();
+    await suite.redis.pause();
     const protectedCall = jest.fn(ok);
     try {
       await outcome(breakers[0]!.execute(boom));
@@ -423,7 +416,7 @@ describe('when Redis is in trouble', () => {
       expect(protectedCall).not.toHaveBeenCalled();
       expect(breakers[0]!.state).toBe('open');
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
     await waitFor(() => breakers[0]!.storeUp, 're-joining');
     expect(await breakers[0]!.execute(protectedCall)).toBe('ok');

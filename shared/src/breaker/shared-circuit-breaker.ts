@@ -27,12 +27,14 @@ import type { RedisBreakerStore } from './breaker-store';
 import { ConsecutiveReporter } from './consecutive-reporter';
 import { isDependencyFailure } from './failure-classifier';
 import {
-  LocalBreaker,
+  runJudged,
+  unwrap,
   verdictOf,
   type BreakerContext,
   type CallOutcome,
-  type Verdict,
-} from './local-breaker';
+  type JudgedCall,
+} from './judged-call';
+import { LocalBreaker } from './local-breaker';
 import { ProbeLedger } from './probe-ledger';
 import { RateReporter } from './rate-reporter';
 import { RedisClock } from './redis-clock';
@@ -93,7 +95,6 @@ export interface BreakerSnapshot {
 }
 
 type Protected<T> = (context: BreakerContext) => PromiseLike<T> | T;
-type Result<T> = { value: T } | { error: unknown };
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -348,7 +349,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       value = await fn({ signal, probe: false });
     } catch (error) {
       const durationMs = performance.now() - started;
-      const verdict = verdictOf({ error }, signal, this.options.isFailure, this.options.slowCallMs);
+      const verdict = verdictOf({ error }, signal, this.options);
       const failed = verdict === 'failure';
       this.#failureEmitter.emit({
         duration: durationMs,
@@ -419,25 +420,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   }
 
   /** Runs the protected function and tells cockatiel's listeners how it went. */
-  async #run<T>(
-    fn: Protected<T>,
-    signal: AbortSignal,
-    probe: boolean,
-  ): Promise<{ result: Result<T>; durationMs: number; verdict: Verdict }> {
-    const started = performance.now();
-    let result: Result<T>;
-    try {
-      result = { value: await fn({ signal, probe }) };
-    } catch (error) {
-      result = { error };
-    }
-    const durationMs = performance.now() - started;
-    const verdict = verdictOf(
-      'error' in result ? result : { durationMs },
-      signal,
-      this.options.isFailure,
-      this.options.slowCallMs,
-    );
+  async #run<T>(fn: Protected<T>, signal: AbortSignal, probe: boolean): Promise<JudgedCall<T>> {
+    const call = await runJudged(fn, signal, probe, this.options);
+    const { result, durationMs, verdict } = call;
     if ('error' in result) {
       this.#failureEmitter.emit({
         duration: durationMs,
@@ -449,7 +434,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     } else {
       this.#successEmitter.emit({ duration: durationMs });
     }
-    return { result, durationMs, verdict };
+    return call;
   }
 
   #executeLocally<T>(fn: Protected<T>, signal: AbortSignal, storeMs: number): Promise<T> {
@@ -631,11 +616,6 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     else if (next === 'closed') this.#resetEmitter.emit(undefined);
     else this.#halfOpenEmitter.emit(undefined);
   }
-}
-
-function unwrap<T>(result: Result<T>): T {
-  if ('error' in result) throw result.error;
-  return result.value;
 }
 
 const delay = (ms: number) =>

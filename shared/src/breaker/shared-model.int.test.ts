@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { startRedis, Teardown, type TestRedis } from '@cb-lab/testing';
 import type { OpenSettings } from './breaker-options';
-import { breakerFixture, sleep } from './breaker.fixture';
+import { sleep, useBreakerSuite } from './breaker.fixture';
 import {
   BreakerModel,
   breakerCommands,
@@ -22,15 +21,7 @@ import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 jest.setTimeout(120_000);
 
-const teardown = new Teardown();
-let redis: TestRedis;
-
-beforeAll(async () => {
-  redis = teardown.add(await startRedis(), (r) => r.stop());
-});
-afterAll(() => teardown.run());
-
-const { replicas } = breakerFixture(teardown, () => redis);
+const { replicas } = useBreakerSuite();
 
 /** The open period does not grow here: the model follows what Redis decides anyway. */
 const OPEN: OpenSettings = { openMs: 120, maxOpenMs: 120, backoffFactor: 1 };

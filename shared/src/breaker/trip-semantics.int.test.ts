@@ -1,22 +1,15 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
-import { startRedis, Teardown, waitFor, type TestRedis } from '@cb-lab/testing';
+import { waitFor } from '@cb-lab/testing';
 import type { FailureRate } from './breaker-options';
-import { boom, breakerFixture, nextTurn, ok, outcome } from './breaker.fixture';
+import { boom, nextTurn, ok, outcome, useBreakerSuite } from './breaker.fixture';
 import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 /* What opens the shared breaker, exactly: the cluster's outcomes, in the order Redis gets them. */
 
 jest.setTimeout(60_000);
 
-const teardown = new Teardown();
-let redis: TestRedis;
-
-beforeAll(async () => {
-  redis = teardown.add(await startRedis(), (r) => r.stop());
-});
-afterAll(() => teardown.run());
-
-const { replicas } = breakerFixture(teardown, () => redis);
+const suite = useBreakerSuite();
+const { replicas } = suite;
 
 const flushAll = (breakers: SharedCircuitBreaker[]) => Promise.all(breakers.map((b) => b.flush()));
 
@@ -159,7 +152,7 @@ describe('the local breaker that stands in while Redis is away', () => {
     await outcome(breaker!.execute(boom));
     await breaker!.flush();
     await waitFor(() => breaker!.state === 'open', 'the breaker to open');
-    await redis.pause();
+    await suite.redis.pause();
     try {
       await waitFor(() => !breaker!.storeUp, 'the breaker to notice Redis is gone');
       const rejection = await outcome(breaker!.execute(ok));
@@ -167,20 +160,20 @@ describe('the local breaker that stands in while Redis is away', () => {
       expect(rejection).not.toBeInstanceOf(IsolatedCircuitError);
       expect(breaker!.state).toBe('open');
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
   });
 
   it('keeps an operator’s isolation, with IsolatedCircuitError', async () => {
     const [breaker] = await replicas(1, { syncIntervalMs: 100 });
     await breaker!.isolate();
-    await redis.pause();
+    await suite.redis.pause();
     try {
       await waitFor(() => !breaker!.storeUp, 'the breaker to notice Redis is gone');
       expect(await outcome(breaker!.execute(ok))).toBeInstanceOf(IsolatedCircuitError);
       expect(breaker!.state).toBe('isolated');
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
     await waitFor(() => breaker!.storeUp, 're-joining');
     await breaker!.reset();
@@ -188,12 +181,12 @@ describe('the local breaker that stands in while Redis is away', () => {
 
   it('runs with a rate threshold of 1 too', async () => {
     const [breaker] = await replicas(1, { trip: rate(1, 4), syncIntervalMs: 100 });
-    await redis.pause();
+    await suite.redis.pause();
     try {
       await waitFor(() => !breaker!.storeUp, 'the breaker to notice Redis is gone');
       expect(await breaker!.execute(ok)).toBe('ok');
     } finally {
-      await redis.unpause();
+      await suite.redis.unpause();
     }
   });
 });
