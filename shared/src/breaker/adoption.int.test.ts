@@ -31,32 +31,31 @@ const settings = {
   operationTimeoutMs: BUDGET_MS,
 } as const;
 
+/**
+ * Two replicas see the breaker open, then closed by a reset; then Redis goes
+ * back to the open state, with a lower version and no announcement.
+ */
+async function openCopyWrittenBack() {
+  const breakers = await replicas(2, settings);
+  const stateKey = breakers[0]!.keys.state;
+  await tripOpen(breakers[0]!, breakers, 2);
+  const openCopy = await admin.dumpBuffer(stateKey);
+  await breakers[1]!.reset();
+  await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
+  await admin.restore(stateKey, 0, openCopy, 'REPLACE');
+  return breakers;
+}
+
 describe('an older copy of the state', () => {
   it('is adopted by every replica when written back with no outage at all', async () => {
-    const breakers = await replicas(2, settings);
-    const stateKey = breakers[0]!.keys.state;
-    await tripOpen(breakers[0]!, breakers, 2);
-    const openCopy = await admin.dumpBuffer(stateKey);
-    await breakers[1]!.reset();
-    await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
-
-    // Redis goes back to the open state, with a lower version and no announcement.
-    await admin.restore(stateKey, 0, openCopy, 'REPLACE');
-
+    const breakers = await openCopyWrittenBack();
     await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open', {
       limitMs: adoptionBoundMs(),
     });
   });
 
   it('is adopted at once when a write finds Redis behind, and the failing dependency is spared', async () => {
-    const breakers = await replicas(2, settings);
-    const stateKey = breakers[0]!.keys.state;
-    await tripOpen(breakers[0]!, breakers, 2);
-    const openCopy = await admin.dumpBuffer(stateKey);
-    await breakers[1]!.reset();
-    await waitFor(() => breakers.every((b) => b.state === 'closed'), 'every replica to close');
-    await admin.restore(stateKey, 0, openCopy, 'REPLACE');
-
+    const breakers = await openCopyWrittenBack();
     let calls = 0;
     const failing = () => {
       calls += 1;

@@ -117,19 +117,29 @@ export async function callOnce(subject: Subject, kind: CallKind): Promise<Admiss
   return call.admission;
 }
 
+/**
+ * Starts a call on the subject and checks it was let through, or not, as
+ * the model says; what the model admitted, if anything, and its end.
+ */
+async function startAsModelSays(world: World) {
+  const now = await clearOfBoundary(world);
+  const admission = world.model.admit(now);
+  const term = world.model.term;
+  const call = await start(world.subject);
+  expect(call.admission).toBe(admission);
+  const admitted: Admitted | undefined =
+    admission === 'run' || admission === 'probe' ? { admission, term } : undefined;
+  return { admitted, end: call.end };
+}
+
 /** One call, from start to end. */
 export class Call implements fc.AsyncCommand<World, World> {
   constructor(readonly kind: CallKind) {}
   check = () => true;
   async run(_: World, world: World): Promise<void> {
-    const now = await clearOfBoundary(world);
-    const expected = world.model.admit(now);
-    const term = world.model.term;
-    const call = await start(world.subject);
-    expect(call.admission).toBe(expected);
-    await call.end(this.kind);
-    if (expected === 'run' || expected === 'probe')
-      world.model.finish({ admission: expected, term }, this.kind, world.subject.now());
+    const { admitted, end } = await startAsModelSays(world);
+    await end(this.kind);
+    if (admitted) world.model.finish(admitted, this.kind, world.subject.now());
     await compare(world);
   }
   toString = () => `call(${this.kind})`;
@@ -139,13 +149,8 @@ export class Call implements fc.AsyncCommand<World, World> {
 export class Hold implements fc.AsyncCommand<World, World> {
   check = (world: Readonly<World>) => world.held === undefined;
   async run(_: World, world: World): Promise<void> {
-    const now = await clearOfBoundary(world);
-    const expected = world.model.admit(now);
-    const term = world.model.term;
-    const call = await start(world.subject);
-    expect(call.admission).toBe(expected);
-    if (call.admission === 'run' || call.admission === 'probe')
-      world.held = { admitted: { admission: call.admission, term }, end: call.end };
+    const { admitted, end } = await startAsModelSays(world);
+    if (admitted) world.held = { admitted, end };
     await compare(world);
   }
   toString = () => 'hold';
