@@ -230,7 +230,8 @@ async function probeHolder(stack: Stack): Promise<string | undefined> {
     .getContainer('redis-1')
     .exec(['redis-cli', '--user', 'lab', '--no-auth-warning', 'get', '{cb:payment-gateway}:probe']);
   const token = output.trim();
-  return token === '' ? undefined : token.split(':')[0];
+  // Tokens are `replica#instance#n`.
+  return token === '' ? undefined : token.split('#')[0];
 }
 
 async function restart(stack: Stack, name: string): Promise<void> {
