@@ -266,3 +266,59 @@ describe('no lease outlives its probe', () => {
     expect(noLeaseOutlivesItsProbe(plan, trace({ truth, troubles }), allow).violations).toEqual([]);
   });
 });
+
+describe('the judges, in a run with a slow spell', () => {
+  /** A slow Redis (45 ms each way) still answers within the budget: it loses no lease. */
+  const slowPlan: Plan = {
+    ...plan,
+    redis: [{ at: 900, kind: 'slow', ms: 1_600, latencyMs: 45 }],
+  };
+  const slowAllow = allowances(slowPlan, 10);
+  const slow = [{ kind: 'slow' as const, from: 900, until: 2_500 }];
+  const probe = (instance: number, start: number, end: number) => ({
+    ...call(start, instance, { probe: true }),
+    end,
+  });
+
+  it('flag two probes in flight at once though Redis was only slow', () => {
+    const calls = [probe(0, 1_000, 1_500), probe(1, 1_200, 1_250)];
+    expect(oneProbeAtATime(slowPlan, trace({ calls, troubles: slow })).violations).toHaveLength(1);
+  });
+
+  it('flag a lease nobody probes under that stands while Redis is only slow', () => {
+    const truth = [
+      point(0, 'closed'),
+      point(500, 'open'),
+      point(1_000, 'half_open', true, 'i0#ab#1'),
+      point(2_400, 'half_open', true, ''),
+    ];
+    expect(
+      noLeaseOutlivesItsProbe(slowPlan, trace({ truth, troubles: slow }), slowAllow).violations,
+    ).toEqual([expect.stringContaining('with no probe running under it')]);
+  });
+
+  it('flag a replica that leaves closed later in a calm spell, not only one late to close', () => {
+    const storeChanges = [
+      { instance: 0, at: 0, up: true },
+      { instance: 1, at: 0, up: true },
+    ];
+    const reopenAt = 2_500 + slowAllow.closingMs + 500;
+    const transitions = [
+      {
+        instance: 1,
+        at: reopenAt,
+        from: 'closed',
+        to: 'open',
+        scope: 'local',
+        epoch: 1,
+        incarnation: 1,
+      },
+    ] as const;
+    const result = closesOnceHealthy(
+      slowPlan,
+      trace({ storeChanges, transitions: [...transitions], troubles: slow }),
+      slowAllow,
+    );
+    expect(result.violations).toEqual([expect.stringContaining('instance 1 left closed')]);
+  });
+});

@@ -50,7 +50,7 @@ export function allowances(plan: Plan, eventLoopMaxMs: number): Allowances {
     s.trip.mode === 'rate'
       ? s.trip.windowMs / (s.trip.buckets ?? 10) +
         Math.max(s.flushIntervalMs, s.budgetMs) +
-        s.budgetMs
+        2 * s.budgetMs
       : 0;
   return {
     announcedMs,
@@ -157,8 +157,11 @@ export function oneProbeAtATime(plan: Plan, trace: Trace): InvariantResult {
     .filter((call) => call.probe && call.storeUp)
     .sort((a, b) => a.start - b.start);
   const violations: string[] = [];
+  // Only a restart or a return to an older copy can lose a lease; a pause or a slow spell cannot.
   const lostLease = (from: number, to: number) =>
-    trace.troubles.some((t) => t.kind !== 'pause' && t.from >= from && t.from <= to);
+    trace.troubles.some(
+      (t) => t.kind !== 'pause' && t.kind !== 'slow' && t.from >= from && t.from <= to,
+    );
   probes.forEach((first, i) => {
     for (const second of probes.slice(i + 1)) {
       if (second.start >= first.end) break;
@@ -220,22 +223,33 @@ export function calmSpells(plan: Plan, trace: Trace): { from: number; until: num
 
 /**
  * (c) Once the dependency is healthy and Redis answers, every replica is
- * closed, on the shared state, within the closing allowance.
+ * closed, on the shared state, within the closing allowance, and stays so
+ * until the calm spell ends.
  */
 export function closesOnceHealthy(plan: Plan, trace: Trace, allow: Allowances): InvariantResult {
   const violations: string[] = [];
   let checked = 0;
   for (const spell of calmSpells(plan, trace)) {
-    const at = spell.from + allow.closingMs;
-    if (at > spell.until) continue;
+    const from = spell.from + allow.closingMs;
+    if (from > spell.until) continue;
     checked += 1;
     for (let instance = 0; instance < trace.instances; instance += 1) {
-      const seen = instanceAt(trace, instance, at);
-      if (seen.state !== 'closed' || !seen.storeUp)
-        violations.push(
-          `instance ${instance} was ${seen.state} (${seen.storeUp ? 'on Redis' : 'local'}) at ` +
-            `${ms(at)}, ${ms(allow.closingMs)} into a calm spell from ${ms(spell.from)}`,
+      const seen = instanceAt(trace, instance, from);
+      const left =
+        trace.transitions.find(
+          (t) => t.instance === instance && t.at > from && t.at < spell.until && t.to !== 'closed',
+        ) ??
+        trace.storeChanges.find(
+          (c) => c.instance === instance && c.at > from && c.at < spell.until && !c.up,
         );
+      if (seen.state === 'closed' && seen.storeUp && !left) continue;
+      violations.push(
+        seen.state !== 'closed' || !seen.storeUp
+          ? `instance ${instance} was ${seen.state} (${seen.storeUp ? 'on Redis' : 'local'}) at ` +
+              `${ms(from)}, ${ms(allow.closingMs)} into a calm spell from ${ms(spell.from)}`
+          : `instance ${instance} left closed on Redis at ${ms((left as { at: number }).at)}, ` +
+              `in a calm spell from ${ms(spell.from)} to ${ms(spell.until)}`,
+      );
     }
   }
   return result('closes once healthy', checked, violations);
@@ -343,7 +357,7 @@ const instanceOf = (owner: string): number => Number(/^i(\d+)#/.exec(owner)?.[1]
  * store budget (and the news) after the probe; a lease nobody probes under
  * (granted to a caller that gave up, or brought back by Redis going back)
  * ends once its holder hears of it: a sync interval at most. Time Redis
- * spent paused (or slowed down) does not count.
+ * spent paused does not count.
  */
 export function noLeaseOutlivesItsProbe(
   plan: Plan,
@@ -353,9 +367,10 @@ export function noLeaseOutlivesItsProbe(
   const violations: string[] = [];
   const all = leases(trace);
   const budget = plan.settings.budgetMs;
+  // A slow Redis still answers within the budget (its added latency is in the allowances).
   const paused = (from: number, until: number) =>
     trace.troubles
-      .filter((t) => t.kind === 'pause' || t.kind === 'slow')
+      .filter((t) => t.kind === 'pause')
       .reduce((sum, t) => sum + Math.max(0, Math.min(until, t.until) - Math.max(from, t.from)), 0);
   for (const lease of all) {
     const instance = instanceOf(lease.owner);

@@ -1,5 +1,5 @@
 import {
-  compareWritten,
+  isStale,
   parseSharedState,
   RECONNECT_MAX_MS,
   type BreakerKeys,
@@ -17,7 +17,8 @@ import type { TruthPoint } from './trace';
  * announced (Redis restarted, or rewound in place). Between such a change
  * and that read, the truth is `unknown` and nothing is checked against it.
  * States are kept in the order Redis wrote them: a message older than the
- * last state known is one that was overtaken, and is dropped.
+ * last state known (or the same write) is one that was overtaken, and is
+ * dropped.
  */
 export class TruthRecorder {
   readonly points: TruthPoint[] = [];
@@ -130,7 +131,7 @@ export class TruthRecorder {
 
   #onMessage(message: StateMessage): void {
     if (!this.#accepting || !this.#latest) return;
-    if (compareWritten(message.state, this.#latest) <= 0) return;
+    if (isStale(message.state, this.#latest)) return;
     this.#latest = message.state;
     this.points.push({
       at: this.now(),

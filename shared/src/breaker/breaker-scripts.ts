@@ -22,6 +22,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
 local function load()
   local s = {state = 'closed'}
   for _, f in ipairs(NUMBERS) do s[f] = 0 end
@@ -36,6 +41,8 @@ end
 local function view(s, now)
   local out = {state = s.state, probeLeaseUntil = 0, probeOwner = ''}
   for _, f in ipairs(NUMBERS) do out[f] = s[f] end
+  -- Microseconds need 16 digits; cjson keeps 14, so the write time travels as a string.
+  out.writtenAt = string.format('%.0f', s.writtenAt)
   if s.state == 'half_open' then
     local ttl = redis.call('PTTL', PROBE)
     if ttl > 0 then
@@ -55,13 +62,13 @@ end
 
 -- Saves a change: a new version and write time always, a new epoch when the state changed
 -- (or when newTerm asks for one: an operator's reset of a closed breaker), and a message on
--- the channel unless the change is quiet (window counts). The write time (ms, made to grow
--- by at least 1 per write) orders states even across a return to an older copy, where
+-- the channel unless the change is quiet (window counts). The write time, in microseconds
+-- (no script runs in less), orders states even across a return to an older copy, where
 -- versions repeat.
 local function commit(s, now, from, reason, quiet, newTerm)
   if s.incarnation == 0 then s.incarnation = now end
   s.version = s.version + 1
-  s.writtenAt = math.max(now, s.writtenAt + 1)
+  s.writtenAt = math.max(now_us(), s.writtenAt + 1)
   if from ~= s.state or newTerm then
     s.epoch = s.epoch + 1
     s.changedAt = now
@@ -181,6 +188,8 @@ local bucketMs, width, settleMs = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber
 
 -- The last bucket whose window may be decided now, and the first that still matters.
 local lastSettled = math.floor((now - settleMs) / bucketMs) - 1
+-- Redis's clock went back (a failover to a node whose clock is behind): decide from here.
+if s.decidedBucket > lastSettled then s.decidedBucket = lastSettled end
 local first = math.max(s.decidedBucket + 1, lastSettled - width + 1)
 local oldestUseful = first - width + 1
 

@@ -19,10 +19,10 @@ export interface SharedBreakerState {
   /** Increments on every change (transitions and counts). */
   version: number;
   /**
-   * Redis time of the last change (ms, at least 1 more than the change
-   * before). Orders the states a replica hears of (replies and messages
-   * arrive on two connections), even after Redis went back to an older copy,
-   * where versions repeat.
+   * Redis time of the last change, in microseconds (at least 1 more than the
+   * change before). Orders the states a replica hears of (replies and
+   * messages arrive on two connections), even after Redis went back to an
+   * older copy, where versions repeat.
    */
   writtenAt: number;
   /**
@@ -132,6 +132,21 @@ export function parseSharedState(raw: unknown): SharedBreakerState {
  */
 export function compareWritten(a: SharedBreakerState, b: SharedBreakerState): number {
   return a.writtenAt - b.writtenAt || a.version - b.version;
+}
+
+/** Whether two states say the same in every field. */
+export function sameState(a: SharedBreakerState, b: SharedBreakerState): boolean {
+  return (Object.keys(a) as (keyof SharedBreakerState)[]).every((field) => a[field] === b[field]);
+}
+
+/**
+ * Whether `next` tells a replica that knows `current` nothing new: written
+ * before it, or the same write. Two different states with one write time
+ * and version cannot come from one history; the one heard of last is taken.
+ */
+export function isStale(next: SharedBreakerState, current: SharedBreakerState): boolean {
+  const order = compareWritten(next, current);
+  return order < 0 || (order === 0 && sameState(next, current));
 }
 
 /**

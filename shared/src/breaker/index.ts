@@ -7,6 +7,7 @@ export type {
 export {
   BREAKER_STATES,
   compareWritten,
+  isStale,
   parseSharedState,
   type BreakerStateName,
   type ScriptReply,

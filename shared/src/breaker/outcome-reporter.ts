@@ -15,6 +15,8 @@ export abstract class OutcomeReporter<Batch> {
   #term: Term = termOf(INITIAL_STATE);
   #sending: Promise<void> | undefined;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** The gathering time is over: the batch leaves once no write is in flight. */
+  #due = false;
   #disposed = false;
 
   constructor(private readonly sendBatch: SendBatch<Batch>) {}
@@ -43,6 +45,7 @@ export abstract class OutcomeReporter<Batch> {
   /** Forgets everything pending and sends nothing more (the store is gone, or the breaker is disposed). */
   dispose(): void {
     this.#disposed = true;
+    this.#due = false;
     this.#stopTimer();
     this.clear();
   }
@@ -75,17 +78,31 @@ export abstract class OutcomeReporter<Batch> {
     this.#dispatch(batch);
   }
 
+  /**
+   * Starts gathering from the first pending outcome, even while a write is in
+   * flight: once the gathering time is over, the batch leaves as soon as the
+   * write in flight is answered. So an outcome waits at most the longer of
+   * the two before it leaves.
+   */
   #schedule(): void {
-    if (this.#sending || this.#timer !== undefined) return;
+    if (this.#timer !== undefined || this.#due) return;
     const fire = () => {
       this.#timer = undefined;
-      if (!this.#sending && this.hasPending()) this.#send();
+      this.#due = true;
+      this.#sendIfDue();
     };
     this.#timer = this.gatherMs > 0 ? setTimeout(fire, this.gatherMs).unref() : setImmediate(fire);
   }
 
+  #sendIfDue(): void {
+    if (!this.#due || this.#sending || this.#disposed) return;
+    this.#due = false;
+    if (this.hasPending()) this.#send();
+  }
+
   #send(): void {
     this.#stopTimer();
+    this.#due = false;
     this.#dispatch(this.take());
   }
 
@@ -95,7 +112,8 @@ export abstract class OutcomeReporter<Batch> {
       (reply) => {
         this.#sending = undefined;
         if (reply && !this.#disposed) this.answered(reply);
-        if (this.hasPending()) this.#schedule();
+        if (this.#due) this.#sendIfDue();
+        else if (this.hasPending()) this.#schedule();
       },
       () => {
         this.#sending = undefined;

@@ -342,6 +342,33 @@ describe('when Redis is in trouble', () => {
     expect(storeChanges).toEqual([false, true]);
   });
 
+  it('stays off the shared state once disposed, even when a read was in flight', async () => {
+    const proxy = teardown.add(
+      await LatencyProxy.start({ host: '127.0.0.1', port: suite.redis.port }),
+      (p) => p.stop(),
+    );
+    const [breaker] = await replicas(1, {
+      url: `redis://127.0.0.1:${proxy.port}`,
+      operationTimeoutMs: 300,
+    });
+    const changes: boolean[] = [];
+    breaker!.onStoreChange(({ up }) => changes.push(up));
+    // A read over the budget: the breaker degrades and reads again every 100 ms.
+    proxy.latencyMs = 200;
+    await outcome(breaker!.readShared());
+    expect(breaker!.storeUp).toBe(false);
+    proxy.latencyMs = 100; // a round trip of 200 ms now fits in the budget
+    await sleep(150); // the next read is on its way
+    breaker!.dispose();
+    const disposedAt = changes.length;
+    await sleep(600);
+    expect({ storeUp: breaker!.storeUp, changesAfterDispose: changes.slice(disposedAt) }).toEqual({
+      storeUp: false,
+      changesAfterDispose: [],
+    });
+    proxy.latencyMs = 0;
+  });
+
   it('probes locally when Redis pauses just as the open period ends', async () => {
     const breakers = await replicas(1, { openMs: 100, operationTimeoutMs: 100 });
     await tripOpen(breakers[0]!, breakers);

@@ -16,6 +16,7 @@ import {
 import {
   compareWritten,
   INITIAL_STATE,
+  isStale,
   termOf,
   type BreakerStateName,
   type ScriptReply,
@@ -163,6 +164,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly #ledger: ProbeLedger;
   readonly #releases = new Set<Promise<void>>();
   readonly #rateMode: boolean;
+  /** Views of the empty state (incarnation 0), and the incarnation each became (-1: none). */
+  readonly #grewInto = new WeakMap<Term, number>();
   #view: SharedBreakerState = INITIAL_STATE;
   /** The last state announced on the channel: a message older than it means Redis went back. */
   #lastMessage: SharedBreakerState | undefined;
@@ -206,8 +209,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
                   term,
                   buckets,
                   trip,
-                  // By then every replica has sent and Redis has run what happened in a bucket.
-                  Math.max(this.options.flushIntervalMs, budget) + budget,
+                  // By then every replica has sent, and Redis has run, what happened in a
+                  // bucket: the flush or a write in flight, the write on its way, and the
+                  // replica's clock error (at most half a round trip, within a budget).
+                  Math.max(this.options.flushIntervalMs, budget) + 2 * budget,
                   open,
                 ),
               ),
@@ -335,6 +340,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
 
   dispose(): void {
     this.#disposed = true;
+    this.#subscribed = false;
     clearTimeout(this.#syncTimer);
     this.#unsubscribe?.();
     this.#reporter.dispose();
@@ -374,8 +380,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   }
 
   #record(term: Term, failed: boolean): void {
+    const grewInto = term.incarnation === 0 ? this.#grewInto.get(term) : undefined;
+    const resolved = grewInto === undefined ? term : { incarnation: grewInto, epoch: term.epoch };
     // Only rate mode places outcomes in time.
-    this.#reporter.record(term, failed, this.#rateMode ? this.#clock.now() : 0);
+    this.#reporter.record(resolved, failed, this.#rateMode ? this.#clock.now() : 0);
   }
 
   async #probe<T>(fn: Protected<T>, signal: AbortSignal): Promise<T> {
@@ -525,8 +533,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     if (state.probeOwner !== '' && this.#ledger.owns(state.probeOwner))
       this.#release(state.probeOwner);
     const previous = this.#view;
-    if (!wentBack && compareWritten(state, previous) <= 0) return;
+    if (!wentBack && isStale(state, previous)) return;
     this.#view = state;
+    // Calls that started on the empty state count in the incarnation it became, and no other.
+    if (previous.incarnation === 0) this.#grewInto.set(previous, state.incarnation || -1);
     this.#reporter.termChanged(termOf(state));
     if (this.#storeUp)
       this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local');
@@ -568,6 +578,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
    * counts from an unknown period would be guesswork.
    */
   #storeRecovered(): void {
+    // A read may come back after dispose(): a disposed breaker stays off the shared state.
+    if (this.#disposed) return;
     this.#local?.dispose();
     this.#local = undefined;
     this.#storeUp = true;

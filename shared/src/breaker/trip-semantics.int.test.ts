@@ -1,7 +1,8 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
-import { waitFor } from '@cb-lab/testing';
+import { LatencyProxy, waitFor } from '@cb-lab/testing';
 import type { FailureRate } from './breaker-options';
-import { boom, nextTurn, ok, outcome, useBreakerSuite } from './breaker.fixture';
+import { boom, nextTurn, ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
+import { monotonicNow } from './redis-clock';
 import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 /* What opens the shared breaker, exactly: the cluster's outcomes, in the order Redis gets them. */
@@ -9,7 +10,7 @@ import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 jest.setTimeout(60_000);
 
 const suite = useBreakerSuite();
-const { replicas } = suite;
+const { teardown, replicas } = suite;
 
 const flushAll = (breakers: SharedCircuitBreaker[]) => Promise.all(breakers.map((b) => b.flush()));
 
@@ -35,6 +36,41 @@ describe('consecutive failures', () => {
     await outcome(breakers[2]!.execute(boom));
     await breakers[2]!.flush();
     expect(await breakers[0]!.readShared()).toMatchObject({ state: 'closed', failures: 2 });
+  });
+
+  it('a failure of a call started before Redis lost its state does not count in a new incarnation', async () => {
+    const [a, b] = await replicas(2, {
+      trip: { mode: 'consecutive', threshold: 2 },
+      syncIntervalMs: 300,
+      operationTimeoutMs: 100,
+    });
+    // Redis holds nothing for this breaker yet: the call starts on the empty state.
+    expect(a!.snapshot().localView).toMatchObject({ incarnation: 0, epoch: 0 });
+    let failLate: () => void = () => undefined;
+    const late = a!.execute(
+      () => new Promise((_, reject) => (failLate = () => { reject(new Error('late failure')); })),
+    );
+    // The state is created (incarnation I1), then lost with a restart, then created again (I2).
+    await outcome(b!.execute(boom));
+    await b!.flush();
+    await waitFor(() => a!.snapshot().localView.incarnation > 0, 'a to learn I1');
+    await suite.redis.kill();
+    await suite.redis.revive();
+    await waitFor(() => [a, b].every((r) => r!.storeUp), 'both replicas to re-join Redis');
+    await outcome(b!.execute(boom));
+    await b!.flush();
+    const second = await b!.readShared();
+    expect(second).toMatchObject({ state: 'closed', failures: 1 });
+    await waitFor(
+      () => a!.snapshot().localView.incarnation === second.incarnation,
+      'a to learn I2',
+    );
+
+    // The call belonged to I1, which is gone: its failure must not open I2.
+    failLate();
+    await outcome(late);
+    await a!.flush();
+    expect(await b!.readShared()).toMatchObject({ state: 'closed', failures: 1 });
   });
 
   it('a failure reported late, from before a reset, does not wipe the failures after it', async () => {
@@ -188,5 +224,64 @@ describe('the local breaker that stands in while Redis is away', () => {
     } finally {
       await suite.redis.unpause();
     }
+  });
+});
+
+describe('failure rate on a slow Redis', () => {
+  const BUDGET_MS = 400;
+  const FLUSH_MS = 400;
+  const BUCKET_MS = 500;
+
+  const redisNow = (breaker: SharedCircuitBreaker) =>
+    monotonicNow() + breaker.snapshot().clockOffsetMs;
+  const until = (breaker: SharedCircuitBreaker, redisAt: number) =>
+    sleep(Math.max(0, redisAt - redisNow(breaker)));
+
+  /**
+   * One bucket of the cluster: 11 successes on a replica behind a slow link, 2 failures on
+   * another (15 %, under the 50 % threshold), timed so that the slow replica's last
+   * outcomes come while a write of it is in flight. The shared state once it settled.
+   */
+  async function oneBucket(latencyMs: number) {
+    const proxy = teardown.add(
+      await LatencyProxy.start({ host: '127.0.0.1', port: suite.redis.port }),
+      (p) => p.stop(),
+    );
+    const settings = {
+      trip: { mode: 'rate', threshold: 0.5, minCalls: 3, windowMs: BUCKET_MS, buckets: 1 },
+      openMs: 60_000,
+      operationTimeoutMs: BUDGET_MS,
+      flushIntervalMs: FLUSH_MS,
+    } as const;
+    const [slow] = await replicas(1, { ...settings, url: `redis://127.0.0.1:${proxy.port}` });
+    const [fast] = await replicas(1, { ...settings, name: slow!.name });
+    proxy.latencyMs = latencyMs;
+
+    const end = (Math.floor(redisNow(slow!) / BUCKET_MS) + 3) * BUCKET_MS;
+    await until(slow!, end - 450);
+    expect(await slow!.execute(ok)).toBe('ok'); // its write leaves at end − 50
+    await until(fast!, end - 100);
+    for (let i = 0; i < 2; i += 1) await outcome(fast!.execute(boom));
+    await until(slow!, end - 30);
+    for (let i = 0; i < 10; i += 1) expect(await slow!.execute(ok)).toBe('ok');
+
+    // Past the bucket's settling time and the next bucket's decision.
+    await until(fast!, end + FLUSH_MS + 3 * BUDGET_MS + BUCKET_MS);
+    await Promise.all([slow!.flush(), fast!.flush()]);
+    expect(slow!.storeUp && fast!.storeUp).toBe(true); // no write went over the budget
+    const shared = await fast!.readShared();
+    proxy.latencyMs = 0;
+    const bucket = end / BUCKET_MS - 1;
+    return { state: shared.state, decided: shared.decidedBucket >= bucket };
+  }
+
+  it('decides a bucket on the whole cluster’s calls when Redis is fast', async () => {
+    expect(await oneBucket(0)).toEqual({ state: 'closed', decided: true });
+  });
+
+  it('still waits for every replica when a round trip takes most of the budget', async () => {
+    // 170 ms each way: a 340 ms round trip, within the 400 ms budget. Decided on the slow
+    // replica's first success and the fast one's two failures alone, the bucket would open.
+    expect(await oneBucket(170)).toEqual({ state: 'closed', decided: true });
   });
 });
