@@ -48,7 +48,13 @@ describe('consecutive failures', () => {
     expect(a!.snapshot().localView).toMatchObject({ incarnation: 0, epoch: 0 });
     let failLate: () => void = () => undefined;
     const late = a!.execute(
-      () => new Promise((_, reject) => (failLate = () => { reject(new Error('late failure')); })),
+      () =>
+        new Promise(
+          (_, reject) =>
+            (failLate = () => {
+              reject(new Error('late failure'));
+            }),
+        ),
     );
     // The state is created (incarnation I1), then lost with a restart, then created again (I2).
     await outcome(b!.execute(boom));
