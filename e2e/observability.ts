@@ -120,10 +120,10 @@ export function observability(running: () => Stack): void {
       // Open for 45 s and failing every probe: both on their way (they fire after 2 min and 1 min).
       expect(seen('CircuitBreakerOpenTooLong', 'pending')).toBe(true);
       expect(seen('GatewayErrorRatioHigh', 'pending')).toBe(true);
-      // Redis never went away.
-      expect(alerts.some((series) => series.metric.alertname === 'CircuitBreakerStoreDown')).toBe(
-        false,
-      );
+      // Redis never went away. A replica may still leave it for a moment when one store call
+      // overruns its 100 ms budget on a busy machine (it re-joins on its next read), so the
+      // alert may turn pending; it must never fire (30 s off Redis).
+      expect(seen('CircuitBreakerStoreDown', 'firing')).toBe(false);
     });
   });
 }

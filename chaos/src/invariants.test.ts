@@ -94,6 +94,18 @@ describe('open means no calls', () => {
     ).toHaveLength(1);
   });
 
+  it('does not count time Redis was paused: a message it wrote before freezing arrives after', () => {
+    // Redis froze while delivering a closing: replicas got it, the observer only once it ran again.
+    const held = [point(0, 'closed', false), point(100, 'open'), point(1_250, 'closed')];
+    const pause = [{ kind: 'pause' as const, from: 150, until: 1_200 }];
+    const calls = [call(200, 1), call(1_100, 1)];
+    expect(
+      openMeansNoCalls(trace({ truth: held, calls, troubles: pause }), allow).violations,
+    ).toEqual([]);
+    // Without the pause, the same calls came long after the opening and long before the closing.
+    expect(openMeansNoCalls(trace({ truth: held, calls }), allow).violations).toHaveLength(2);
+  });
+
   it('counts from the start of a spell of non-closed states', () => {
     const spell = [point(0, 'closed', false), point(100, 'open'), point(150, 'half_open')];
     expect(
@@ -199,8 +211,70 @@ describe('every replica hears an opening', () => {
       trace({ truth: [opening], storeChanges, transitions: [...transitions] }),
       allow,
     );
-    expect(result.violations).toEqual([expect.stringContaining('instance 1 had not heard')]);
+    expect(result.violations).toEqual([
+      expect.stringContaining('instance 1 still enforced closed'),
+    ]);
     expect(result.slowestMs).toBe(1);
+  });
+
+  it('counts a replica that already enforced open as having heard', () => {
+    const transitions = [
+      {
+        instance: 0,
+        at: 1_001,
+        from: 'closed',
+        to: 'open',
+        scope: 'shared',
+        epoch: 3,
+        incarnation: 1,
+      },
+      {
+        instance: 1,
+        at: 500,
+        from: 'closed',
+        to: 'open',
+        scope: 'shared',
+        epoch: 9,
+        incarnation: 1,
+      },
+    ] as const;
+    const result = everyReplicaHearsAnOpening(
+      trace({ truth: [opening], storeChanges, transitions: [...transitions] }),
+      allow,
+    );
+    expect(result).toMatchObject({ checked: 2, violations: [] });
+  });
+
+  it('gives the news the time Redis ran, not the time it was paused', () => {
+    const late = [
+      {
+        instance: 0,
+        at: 1_001,
+        from: 'closed',
+        to: 'open',
+        scope: 'shared',
+        epoch: 3,
+        incarnation: 1,
+      },
+      {
+        instance: 1,
+        at: 2_010,
+        from: 'closed',
+        to: 'open',
+        scope: 'shared',
+        epoch: 3,
+        incarnation: 1,
+      },
+    ] as const;
+    const heardAfterAPause = (troubles: Trace['troubles']) =>
+      everyReplicaHearsAnOpening(
+        trace({ truth: [opening], storeChanges, transitions: [...late], troubles }),
+        allow,
+      ).violations;
+    expect(heardAfterAPause([{ kind: 'pause', from: 1_005, until: 2_000 }])).toEqual([]);
+    expect(heardAfterAPause([])).toEqual([
+      expect.stringContaining('instance 1 still enforced closed'),
+    ]);
   });
 
   it('leaves out a replica that was off Redis', () => {
@@ -240,7 +314,9 @@ describe('no lease outlives its probe', () => {
 
   it('follows the leases Redis held', () => {
     const truth = [...granted, point(1_310, 'closed')];
-    expect(leases(trace({ truth }))).toEqual([{ owner: 'i1#ab#1', from: 1_300, until: 1_310 }]);
+    expect(leases(trace({ truth }))).toEqual([
+      { owner: 'i1#ab#1', from: 1_300, until: 1_310, announced: true },
+    ]);
   });
 
   it('allows a lease until its probe is over and reported', () => {
@@ -251,7 +327,21 @@ describe('no lease outlives its probe', () => {
 
   it('ends a lease when it expires, if Redis said nothing before', () => {
     const truth = [...granted, point(5_000, 'half_open', true, '')];
-    expect(leases(trace({ truth }))).toEqual([{ owner: 'i1#ab#1', from: 1_300, until: 4_300 }]);
+    expect(leases(trace({ truth }))).toEqual([
+      { owner: 'i1#ab#1', from: 1_300, until: 4_300, announced: true },
+    ]);
+  });
+
+  it('does not take a probe of the holder for the one a lease found after Redis went back was for', () => {
+    const truth = [
+      point(0, 'closed', false),
+      point(1_300, 'half_open', false, 'i1#ab#1'),
+      point(1_300 + allow.silentMs + 50, 'closed'),
+    ];
+    const calls = [{ ...call(1_250, 1, { probe: true }), end: 1_260 }];
+    expect(noLeaseOutlivesItsProbe(plan, trace({ truth, calls }), allow).violations).toEqual([
+      expect.stringContaining('with no probe running under it'),
+    ]);
   });
 
   it('flags a lease nobody probes under that stands past a sync interval', () => {

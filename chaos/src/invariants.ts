@@ -109,9 +109,32 @@ function truthAt(truth: readonly TruthPoint[], at: number): number {
 }
 
 /**
+ * How long Redis was running (not paused) between two moments. A paused
+ * Redis delivers nothing: a message it wrote just before it froze, still in
+ * its output buffers, reaches some subscribers only once it runs again, so
+ * the time a piece of news may take counts running time only.
+ */
+function runningMs(trace: Trace, from: number, until: number): number {
+  const paused = trace.troubles
+    .filter((t) => t.kind === 'pause')
+    .reduce((sum, t) => sum + Math.max(0, Math.min(until, t.until) - Math.max(from, t.from)), 0);
+  return until - from - paused;
+}
+
+/** The moment `allowedMs` of Redis's running time after `from` (time paused does not count). */
+function afterRunning(trace: Trace, from: number, allowedMs: number): number {
+  let deadline = from + allowedMs;
+  for (;;) {
+    const extended = from + allowedMs + (deadline - from - runningMs(trace, from, deadline));
+    if (extended === deadline) return deadline;
+    deadline = extended;
+  }
+}
+
+/**
  * (a) While Redis holds open, half-open or isolated, no replica that is on
  * the shared state calls the function, except the probe, once the news had
- * time to reach it.
+ * time to reach it (time Redis spent paused does not count).
  */
 export function openMeansNoCalls(trace: Trace, allow: Allowances): InvariantResult {
   const violations: string[] = [];
@@ -132,13 +155,13 @@ export function openMeansNoCalls(trace: Trace, allow: Allowances): InvariantResu
     }
     const since = trace.truth[first] as TruthPoint;
     const allowed = since.announced ? allow.announcedMs : allow.silentMs;
-    if (call.start - since.at <= allowed) continue;
+    if (runningMs(trace, since.at, call.start) <= allowed) continue;
     // The observer hears of a closing no sooner than the replica that closed it: a closing
     // it heard of shortly after the call may have come before it.
     const next = trace.truth
       .slice(at + 1)
       .find((p) => p.state === 'closed' || p.state === 'unknown');
-    if (next && next.at - call.start <= allow.announcedMs) continue;
+    if (next && runningMs(trace, call.start, next.at) <= allow.announcedMs) continue;
     violations.push(
       `instance ${call.instance} called the function at ${ms(call.start)} while Redis held ` +
         `${current.state}, not closed since ${ms(since.at)} (${since.announced ? 'announced' : 'silent'}, allowed ${ms(allowed)})`,
@@ -265,7 +288,10 @@ function onRedisThroughout(trace: Trace, instance: number, from: number, until: 
 
 /**
  * (d) Every closed→open announced by Redis reaches every replica that was on
- * Redis then, within the allowance. Returns the slowest arrival as well.
+ * Redis then: within the allowance, each one enforces it (it rejects; one
+ * that already enforced open, say from a newer state it knew before Redis
+ * went back, counts as having heard); time Redis spent paused does not
+ * count. Returns the slowest arrival seen too.
  */
 export function everyReplicaHearsAnOpening(
   trace: Trace,
@@ -279,7 +305,10 @@ export function everyReplicaHearsAnOpening(
   );
   for (const opening of openings) {
     for (let instance = 0; instance < trace.instances; instance += 1) {
-      const window = [opening.at - allow.announcedMs, opening.at + allow.announcedMs] as const;
+      const window = [
+        opening.at - allow.announcedMs,
+        afterRunning(trace, opening.at, allow.announcedMs),
+      ] as const;
       if (!onRedisThroughout(trace, instance, ...window)) continue;
       checked += 1;
       const heard = trace.transitions.find(
@@ -289,14 +318,12 @@ export function everyReplicaHearsAnOpening(
           t.incarnation === opening.incarnation &&
           t.epoch >= opening.epoch,
       );
-      if (heard && heard.at <= window[1]) {
-        slowestMs = Math.max(slowestMs, heard.at - opening.at);
-        continue;
-      }
+      if (heard && heard.at <= window[1]) slowestMs = Math.max(slowestMs, heard.at - opening.at);
+      if (instanceAt(trace, instance, window[1]).state !== 'closed') continue;
       violations.push(
-        `instance ${instance} had not heard of the opening at ${ms(opening.at)} (epoch ` +
-          `${opening.epoch}) ${ms(allow.announcedMs)} later` +
-          (heard ? ` (it did after ${ms(heard.at - opening.at)})` : ''),
+        `instance ${instance} still enforced closed at ${ms(window[1])}, after the opening ` +
+          `at ${ms(opening.at)} (epoch ${opening.epoch})` +
+          (heard ? `; it heard of it after ${ms(heard.at - opening.at)}` : ''),
       );
     }
   }
@@ -327,6 +354,8 @@ export interface Lease {
   owner: string;
   from: number;
   until: number;
+  /** Granted before the observer's eyes (announced), or found in what Redis went back to. */
+  announced: boolean;
 }
 
 /** The leases Redis held, from the truth points (a lease ends when Redis no longer shows it). */
@@ -342,7 +371,12 @@ export function leases(trace: Trace): Lease[] {
     }
     if (owner !== '') {
       // Redis lets a lease expire without a word: it ends then, if nothing came before.
-      current = { owner, from: point.at, until: Math.min(point.leaseUntil, trace.endedAt) };
+      current = {
+        owner,
+        from: point.at,
+        until: Math.min(point.leaseUntil, trace.endedAt),
+        announced: point.announced,
+      };
       found.push(current);
     }
   }
@@ -355,8 +389,9 @@ const instanceOf = (owner: string): number => Number(/^i(\d+)#/.exec(owner)?.[1]
 /**
  * (f) No lease outlives its probe. A lease whose holder probes ends one
  * store budget (and the news) after the probe; a lease nobody probes under
- * (granted to a caller that gave up, or brought back by Redis going back)
- * ends once its holder hears of it: a sync interval at most. Time Redis
+ * (granted to a caller that gave up, or brought back by Redis going back,
+ * which the observer finds on reading Redis again) ends once its holder
+ * hears of it: a sync interval at most. Time Redis
  * spent paused does not count.
  */
 export function noLeaseOutlivesItsProbe(
@@ -367,29 +402,22 @@ export function noLeaseOutlivesItsProbe(
   const violations: string[] = [];
   const all = leases(trace);
   const budget = plan.settings.budgetMs;
-  // A slow Redis still answers within the budget (its added latency is in the allowances).
-  const paused = (from: number, until: number) =>
-    trace.troubles
-      .filter((t) => t.kind === 'pause')
-      .reduce((sum, t) => sum + Math.max(0, Math.min(until, t.until) - Math.max(from, t.from)), 0);
   for (const lease of all) {
     const instance = instanceOf(lease.owner);
-    const probe = trace.calls.find(
-      (c) =>
-        c.probe &&
-        c.storeUp &&
-        c.instance === instance &&
-        c.start >= lease.from - allow.announcedMs - budget &&
-        c.start <= lease.from + allow.announcedMs,
-    );
-    const base = probe ? probe.end + budget + allow.announcedMs : lease.from + allow.silentMs;
-    // Every pause that began before the deadline pushes it back by its length.
-    let deadline = base;
-    for (;;) {
-      const extended = base + paused(lease.from, deadline);
-      if (extended === deadline) break;
-      deadline = extended;
-    }
+    // A lease found after Redis went back belongs to a probe long over.
+    const probe =
+      lease.announced &&
+      trace.calls.find(
+        (c) =>
+          c.probe &&
+          c.storeUp &&
+          c.instance === instance &&
+          c.start >= lease.from - allow.announcedMs - budget &&
+          c.start <= lease.from + allow.announcedMs,
+      );
+    const allowed = probe ? probe.end + budget + allow.announcedMs - lease.from : allow.silentMs;
+    // A slow Redis still answers within the budget (its added latency is in the allowances).
+    const deadline = afterRunning(trace, lease.from, allowed);
     if (lease.until > deadline)
       violations.push(
         `the lease of ${lease.owner} stood from ${ms(lease.from)} to ${ms(lease.until)}, ` +
