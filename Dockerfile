@@ -6,6 +6,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Manifests first: the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
+COPY breaker/package.json breaker/
 COPY shared/package.json shared/
 COPY payment-gateway/package.json payment-gateway/
 COPY payments/package.json payments/
@@ -13,6 +14,7 @@ COPY orders/package.json orders/
 COPY lab/package.json lab/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
+COPY breaker/ breaker/
 COPY shared/ shared/
 COPY payment-gateway/ payment-gateway/
 COPY payments/ payments/
@@ -26,6 +28,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules/ node_modules/
+COPY --from=build /app/breaker/package.json breaker/
+COPY --from=build /app/breaker/dist/ breaker/dist/
 COPY --from=build /app/shared/package.json shared/
 COPY --from=build /app/shared/dist/ shared/dist/
 # The image's unprivileged user (uid 1000 in the official and stand-in Node images).

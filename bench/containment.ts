@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
+import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { startRedis, type TestRedis } from '@cb-lab/testing';
 import {
   circuitBreaker,

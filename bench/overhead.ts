@@ -8,7 +8,7 @@
  *   npm run bench:overhead            (BENCH_CALLS=20000 BENCH_ROUNDS=5 by default)
  */
 import { performance } from 'node:perf_hooks';
-import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared';
+import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { startRedis, type TestRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import { summarize } from '../lab/src/stats';

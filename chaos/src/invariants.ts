@@ -1,4 +1,4 @@
-import { RECONNECT_MAX_MS, type BreakerStateName } from '@cb-lab/shared';
+import { RECONNECT_MAX_MS, type BreakerStateName } from '@cb-lab/shared-breaker';
 import { behaviourAt, MAX_ADDED_LATENCY_MS, type Plan } from './plan';
 import type { FunctionCall, Trace, TruthPoint } from './trace';
 

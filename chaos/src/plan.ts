@@ -1,4 +1,4 @@
-import type { ConsecutiveFailures, FailureRate } from '@cb-lab/shared';
+import type { ConsecutiveFailures, FailureRate } from '@cb-lab/shared-breaker';
 import { Random } from './random';
 
 /** When a pause of Redis starts: at its time, or waiting (a while) for a probe to fall due or to run. */

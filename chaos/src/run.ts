@@ -6,7 +6,7 @@ import {
   RedisBreakerStore,
   SharedCircuitBreaker,
   type BreakerKeys,
-} from '@cb-lab/shared';
+} from '@cb-lab/shared-breaker';
 import { LatencyProxy, watchEventLoop, type TestRedis } from '@cb-lab/testing';
 import { Redis } from 'ioredis';
 import {

@@ -1,4 +1,4 @@
-import type { BreakerStateName, TransitionScope } from '@cb-lab/shared';
+import type { BreakerStateName, TransitionScope } from '@cb-lab/shared-breaker';
 
 /*
  * Everything a chaos run records, on one clock: milliseconds since the run

@@ -6,7 +6,7 @@ import {
   type RedisBreakerStore,
   type SharedBreakerState,
   type StateMessage,
-} from '@cb-lab/shared';
+} from '@cb-lab/shared-breaker';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TruthPoint } from './trace';

@@ -1,4 +1,5 @@
-import { loadConfig, RedisBreakerStore, type RunningServer } from '@cb-lab/shared';
+import { loadConfig, type RunningServer } from '@cb-lab/shared';
+import { RedisBreakerStore } from '@cb-lab/shared-breaker';
 import { serve, testContext, type Teardown } from '@cb-lab/testing';
 import { Redis } from 'ioredis';
 import { createApp } from './app';

@@ -1,10 +1,5 @@
-import {
-  createServiceApp,
-  RecordStore,
-  redisReadiness,
-  type AppContext,
-  type RedisBreakerStore,
-} from '@cb-lab/shared';
+import { createServiceApp, RecordStore, redisReadiness, type AppContext } from '@cb-lab/shared';
+import { type RedisBreakerStore } from '@cb-lab/shared-breaker';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { circuitRouter } from './circuit-routes';

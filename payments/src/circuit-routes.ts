@@ -1,9 +1,5 @@
-import {
-  HttpError,
-  parseInput,
-  requireAdminToken,
-  type SharedCircuitBreaker,
-} from '@cb-lab/shared';
+import { HttpError, parseInput, requireAdminToken } from '@cb-lab/shared';
+import { type SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 

@@ -1,11 +1,10 @@
+import { type Logger, type ServiceMetrics } from '@cb-lab/shared';
 import {
-  instrumentBreaker,
   isTaskCancelled,
   SharedCircuitBreaker,
-  type Logger,
   type RedisBreakerStore,
-  type ServiceMetrics,
-} from '@cb-lab/shared';
+} from '@cb-lab/shared-breaker';
+import { instrumentBreaker } from '@cb-lab/shared-breaker/prometheus';
 import {
   ConstantBackoff,
   handleWhen,

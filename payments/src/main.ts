@@ -1,4 +1,5 @@
-import { connectRedis, RedisBreakerStore, runService } from '@cb-lab/shared';
+import { connectRedis, runService } from '@cb-lab/shared';
+import { RedisBreakerStore } from '@cb-lab/shared-breaker';
 import { createApp } from './app';
 import { paymentsConfigSchema } from './config';
 

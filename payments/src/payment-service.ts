@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  HttpError,
-  isTaskCancelled,
-  type DurableWorkQueue,
-  type Logger,
-  type RecordStore,
-} from '@cb-lab/shared';
+import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
+import { isTaskCancelled } from '@cb-lab/shared-breaker';
 import { isBrokenCircuitError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';

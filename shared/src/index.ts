@@ -48,7 +48,6 @@ export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task';
 export { parseSamples, sampleValue, type Sample } from './prometheus-text';
 export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
-export { RedisScript } from './redis-script';
 export { connectRedis, createRedisClient, redisReadiness, type RedisClientOptions } from './redis';
 export { isRedisUnavailable } from './redis-errors';
 export {
@@ -68,4 +67,3 @@ export {
 } from './service-runner';
 export { identifierSchema, parseInput } from './validation';
 export { DurableWorkQueue, type WorkQueueKeys } from './work-queue';
-export * from './breaker';

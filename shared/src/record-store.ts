@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { RedisScript } from '@cb-lab/shared-breaker';
 
 /** A record with a lifecycle: some statuses are final and are never overwritten. */
 export interface StatusRecord {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RedisScript } from './redis-script';
+import { RedisScript } from '@cb-lab/shared-breaker';
 
 /** Deletes the lock only if its holder still owns it (it may have expired and passed on). */
 const UNLOCK = new RedisScript<number>(

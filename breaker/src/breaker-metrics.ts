@@ -1,5 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_SECONDS } from '../metrics';
+import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
 import { BREAKER_STATES } from './breaker-state';
 import type {
   BreakerCallOutcome,
@@ -14,6 +13,11 @@ interface BreakerMetricSet {
   duration: Histogram<'breaker' | 'outcome'>;
   storeUp: Gauge<'breaker'>;
 }
+
+/** Call durations, from 1 ms to 10 s (the lab's HTTP metrics use the same buckets). */
+const DURATION_BUCKETS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 const OUTCOMES: readonly BreakerCallOutcome[] = ['success', 'failure', 'rejected', 'probe'];
 const SCOPES: readonly TransitionScope[] = ['shared', 'local'];
@@ -52,7 +56,7 @@ function metricSet(registry: Registry): BreakerMetricSet {
       name: 'circuit_breaker_call_duration_seconds',
       help: 'Duration of calls through the breaker, by outcome.',
       labelNames: ['breaker', 'outcome'] as const,
-      buckets: LATENCY_BUCKETS_SECONDS,
+      buckets: DURATION_BUCKETS_SECONDS,
       registers,
     }),
     storeUp: new Gauge({
@@ -66,8 +70,16 @@ function metricSet(registry: Registry): BreakerMetricSet {
   return set;
 }
 
-/** Exports a breaker's state, transitions, calls and store health on `registry`. */
-export function instrumentBreaker(breaker: SharedCircuitBreaker, registry: Registry): void {
+/**
+ * Exports a breaker's state, transitions, calls and store health on
+ * `registry` (prom-client's default registry unless given). Instrumenting
+ * several breakers on one registry shares one set of metrics, labelled by
+ * breaker name.
+ */
+export function instrumentBreaker(
+  breaker: SharedCircuitBreaker,
+  registry: Registry = register,
+): void {
   const metrics = metricSet(registry);
   const name = breaker.name;
   const showState = (current: string) => {

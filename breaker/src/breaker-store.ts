@@ -11,7 +11,7 @@ import {
   RELEASE_PROBE,
 } from './breaker-scripts';
 import { parseSharedState, type ScriptReply, type StateMessage, type Term } from './breaker-state';
-import type { RedisScript } from '../redis-script';
+import type { RedisScript } from './redis-script';
 
 /**
  * The longest wait between two attempts to reconnect to Redis: shorter than

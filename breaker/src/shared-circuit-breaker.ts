@@ -26,7 +26,7 @@ import {
 } from './breaker-state';
 import type { RedisBreakerStore } from './breaker-store';
 import { ConsecutiveReporter } from './consecutive-reporter';
-import { isDependencyFailure } from './failure-classifier';
+import { isAnyFailure } from './failure-classifier';
 import {
   runJudged,
   unwrap,
@@ -95,7 +95,8 @@ export interface BreakerSnapshot {
   clockOffsetMs: number;
 }
 
-type Protected<T> = (context: BreakerContext) => PromiseLike<T> | T;
+/** The function a breaker protects: it gets the call's signal and whether it is the probe. */
+export type Protected<T> = (context: BreakerContext) => PromiseLike<T> | T;
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -123,8 +124,8 @@ const isNextEpoch = (previous: SharedBreakerState, next: SharedBreakerState): bo
  *
  * It is a cockatiel policy: it composes with `wrap`, `timeout`, `retry` and
  * `fallback`, and refuses calls with `BrokenCircuitError` /
- * `IsolatedCircuitError`. Call {@link start} before use and
- * {@link dispose} at shutdown. See DESIGN.md beside this file.
+ * `IsolatedCircuitError`. Call {@link SharedCircuitBreaker.start} before use and
+ * {@link SharedCircuitBreaker.dispose} at shutdown. See DESIGN.md beside this file.
  */
 export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   declare readonly _altReturn: never;
@@ -184,7 +185,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     private readonly store: RedisBreakerStore,
     options: SharedCircuitBreakerOptions,
   ) {
-    this.options = resolveOptions(options, { replica: hostname(), isFailure: isDependencyFailure });
+    this.options = resolveOptions(options, { replica: hostname(), isFailure: isAnyFailure });
     this.name = options.name;
     this.keys = breakerKeys(options.name, this.options.namespace);
     this.#ledger = new ProbeLedger(this.options.replica, this.options.probeLeaseMs, () =>
@@ -287,7 +288,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     }
   }
 
-  /** Holds the breaker open on every replica until {@link reset}. Fails if Redis cannot be reached. */
+  /** Holds the breaker open on every replica until {@link SharedCircuitBreaker.reset}. Fails if Redis cannot be reached. */
   async isolate(reason = 'isolated by an operator'): Promise<void> {
     await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', reason));
   }

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
  * A Lua script run by its SHA (EVALSHA), loading it with EVAL only when the
  * server does not know it yet (first call, or after a Redis restart or
  * `SCRIPT FLUSH`): two round trips then. Where one round trip is all a
- * caller may wait, {@link eval} sends the whole script every time.
+ * caller may wait, {@link RedisScript.eval} sends the whole script every time.
  */
 export class RedisScript<Result = unknown> {
   readonly sha: string;
@@ -41,7 +41,7 @@ export class RedisScript<Result = unknown> {
     return (await redis.eval(this.lua, this.numberOfKeys, ...keys, ...args)) as Result;
   }
 
-  /** Puts the script in the server's cache, so that the next {@link run} takes one round trip. */
+  /** Puts the script in the server's cache, so that the next {@link RedisScript.run} takes one round trip. */
   async load(redis: Redis): Promise<void> {
     await redis.script('LOAD', this.lua);
   }

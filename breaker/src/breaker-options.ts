@@ -33,7 +33,7 @@ export interface SharedCircuitBreakerOptions {
   backoffFactor?: number;
   /** A call that succeeds but takes longer than this counts as a failure (default: never). */
   slowCallMs?: number;
-  /** Which errors count as failures; defaults to {@link isDependencyFailure}. */
+  /** Which errors count as failures; defaults to every error ({@link isAnyFailure}). */
   isFailure?: (error: unknown) => boolean;
   /**
    * How long the probe's holder keeps the lease. Must exceed the call's own

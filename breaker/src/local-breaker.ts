@@ -156,7 +156,7 @@ export class LocalBreaker {
     return unwrap(result);
   }
 
-  /** Holds the breaker open until {@link reset}. */
+  /** Holds the breaker open until {@link LocalBreaker.reset}. */
   isolate(reason = 'isolated'): void {
     if (this.#state !== 'isolated') this.#move('isolated', reason);
   }

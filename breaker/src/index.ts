@@ -1,8 +1,13 @@
 export { breakerKeys, type BreakerKeys } from './breaker-keys';
 export type {
   ConsecutiveFailures,
+  ConsecutiveTrip,
   FailureRate,
+  OpenSettings,
+  RateTrip,
+  ResolvedOptions,
   SharedCircuitBreakerOptions,
+  TripSettings,
 } from './breaker-options';
 export {
   BREAKER_STATES,
@@ -13,6 +18,7 @@ export {
   type ScriptReply,
   type SharedBreakerState,
   type StateMessage,
+  type Term,
 } from './breaker-state';
 export {
   RECONNECT_MAX_MS,
@@ -23,7 +29,7 @@ export {
   type OutcomeRun,
   type ProbeRelease,
 } from './breaker-store';
-export type { BreakerContext, CallOutcome } from './judged-call';
+export type { BreakerContext, CallJudge, CallOutcome } from './judged-call';
 export {
   LocalBreaker,
   type LocalBreakerOptions,
@@ -31,8 +37,8 @@ export {
   type LocalTransition,
 } from './local-breaker';
 export { monotonicNow } from './redis-clock';
-export { instrumentBreaker } from './breaker-metrics';
-export { isDependencyFailure } from './failure-classifier';
+export { isAnyFailure, isHttpDependencyFailure } from './failure-classifier';
+export { RedisScript } from './redis-script';
 export { isTaskCancelled } from './task-cancelled';
 export {
   SharedCircuitBreaker,
@@ -40,6 +46,7 @@ export {
   type BreakerCallOutcome,
   type BreakerSnapshot,
   type BreakerTransition,
+  type Protected,
   type StoreChange,
   type TransitionScope,
 } from './shared-circuit-breaker';

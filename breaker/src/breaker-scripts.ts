@@ -1,4 +1,4 @@
-import { RedisScript } from '../redis-script';
+import { RedisScript } from './redis-script';
 
 /*
  * Every change to a breaker's shared state is one of these scripts. A script

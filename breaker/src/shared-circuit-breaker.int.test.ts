@@ -13,6 +13,7 @@ import {
 } from 'cockatiel';
 import { LatencyProxy, waitFor } from '@cb-lab/testing';
 import { boom, ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
+import { isHttpDependencyFailure } from './failure-classifier';
 
 jest.setTimeout(60_000);
 
@@ -228,11 +229,22 @@ describe('trip conditions', () => {
 
   it('never counts errors the classifier excludes', async () => {
     const declined = Object.assign(new Error('card declined'), { status: 402 });
-    const [breaker] = await replicas(1, { trip: { mode: 'consecutive', threshold: 2 } });
+    const [breaker] = await replicas(1, {
+      trip: { mode: 'consecutive', threshold: 2 },
+      isFailure: isHttpDependencyFailure,
+    });
     for (let i = 0; i < 10; i += 1)
       expect(await outcome(breaker!.execute(() => Promise.reject(declined)))).toBe(declined);
     await breaker!.flush();
     expect(await breaker!.readShared()).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
+  it('counts every error by default, as cockatiel handleAll does', async () => {
+    const declined = Object.assign(new Error('card declined'), { status: 402 });
+    const [breaker] = await replicas(1, { trip: { mode: 'consecutive', threshold: 2 } });
+    for (let i = 0; i < 2; i += 1) await outcome(breaker!.execute(() => Promise.reject(declined)));
+    await breaker!.flush();
+    expect(await breaker!.readShared()).toMatchObject({ state: 'open', failures: 2 });
   });
 });
 
