@@ -32,6 +32,7 @@ async function main() {
   console.log(
     JSON.stringify({
       style: 'commonjs',
+      node: process.versions.node,
       seen,
       opened,
       closed: breaker.state,

@@ -40,6 +40,7 @@ const metrics = await registry.metrics();
 console.log(
   JSON.stringify({
     style: 'esm',
+    node: process.versions.node,
     seen,
     opened,
     closed: breaker.state,

@@ -42,6 +42,7 @@ await breaker.flush();
 console.log(
   JSON.stringify({
     style: 'typescript',
+    node: process.versions.node,
     seen,
     opened,
     answer,

@@ -128,6 +128,8 @@ describe('the packed package', () => {
     it('breaks and closes a breaker from CommonJS, with metrics', async () => {
       expect(await consume(dir, 'consumer.cjs')).toEqual({
         style: 'commonjs',
+        // The consumer ran on the Node.js running this test (20, 22 or 24).
+        node: process.versions.node,
         seen: ['failed', 'failed', 'rejected'],
         opened: 'open',
         closed: 'closed',
@@ -139,6 +141,7 @@ describe('the packed package', () => {
     it('breaks and closes a breaker from an ES module, with metrics', async () => {
       expect(await consume(dir, 'consumer.mjs')).toEqual({
         style: 'esm',
+        node: process.versions.node,
         seen: ['failed', 'failed', 'rejected'],
         opened: 'open',
         closed: 'closed',
@@ -151,6 +154,7 @@ describe('the packed package', () => {
       await sh(dir, join(dir, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json']);
       expect(await consume(dir, 'typed-consumer.mjs')).toEqual({
         style: 'typescript',
+        node: process.versions.node,
         seen: ['failed 404', 'failed 503', 'failed 503', 'rejected'],
         opened: 'open',
         answer: 'probe ok',
