@@ -9,7 +9,7 @@ import {
 } from '@cb-lab/testing';
 import type { SharedCircuitBreakerOptions } from './breaker-options';
 import type { StateMessage } from './breaker-state';
-import { RedisBreakerStore } from './breaker-store';
+import { RedisBreakerStore } from './redis-breaker-store';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 export type ReplicaOptions = Partial<SharedCircuitBreakerOptions> & {

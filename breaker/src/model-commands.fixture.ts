@@ -2,7 +2,9 @@ import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import fc from 'fast-check';
 import type { BreakerStateName } from './breaker-state';
 import type { BreakerContext, Verdict } from './judged-call';
+import { monotonicNow } from './redis-clock';
 import { BreakerModel, type Admission, type Admitted } from './reference-model.fixture';
+import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 /** A breaker under test, as the model-based commands drive it. */
 export interface Subject {
@@ -217,6 +219,28 @@ export function breakerCommands(waits: fc.Arbitrary<Wait>, maxCommands: number) 
     ],
     { maxCommands },
   );
+}
+
+/** A shared breaker as the model-based commands drive it, on whatever store it uses. */
+export function sharedSubject(breaker: SharedCircuitBreaker): Subject {
+  return {
+    execute: (fn, signal) => breaker.execute(fn, signal),
+    get state() {
+      return breaker.state;
+    },
+    get failures() {
+      return breaker.snapshot().failures;
+    },
+    isolate: () => breaker.isolate(),
+    reset: () => breaker.reset(),
+    settle: () => breaker.flush(),
+    // The breaker's own estimate of Redis time: the clock its decisions are taken on.
+    now: () => monotonicNow() + breaker.snapshot().clockOffsetMs,
+    openUntil: () => breaker.snapshot().localView.halfOpenAt,
+    wait: async (ms) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+    },
+  };
 }
 
 export { BreakerModel };

@@ -16,7 +16,7 @@ import {
 } from '@cb-lab/testing';
 import { instrumentBreaker } from './breaker-metrics';
 import type { BreakerStateName } from './breaker-state';
-import { RedisBreakerStore } from './breaker-store';
+import { RedisBreakerStore } from './redis-breaker-store';
 import { LocalBreaker } from './local-breaker';
 import { monotonicNow } from './redis-clock';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';

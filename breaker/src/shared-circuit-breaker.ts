@@ -24,7 +24,7 @@ import {
   type StateMessage,
   type Term,
 } from './breaker-state';
-import type { RedisBreakerStore } from './breaker-store';
+import type { BreakerStore } from './breaker-store';
 import { ConsecutiveReporter } from './consecutive-reporter';
 import { isAnyFailure } from './failure-classifier';
 import {
@@ -182,7 +182,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   #disposed = false;
 
   constructor(
-    private readonly store: RedisBreakerStore,
+    private readonly store: BreakerStore,
     options: SharedCircuitBreakerOptions,
   ) {
     this.options = resolveOptions(options, { replica: hostname(), isFailure: isAnyFailure });

@@ -1,16 +1,14 @@
 import fc from 'fast-check';
 import type { OpenSettings } from './breaker-options';
-import { sleep, useBreakerSuite } from './breaker.fixture';
+import { useBreakerSuite } from './breaker.fixture';
 import {
   BreakerModel,
   breakerCommands,
   Declined,
+  sharedSubject,
   Wait,
-  type Subject,
   type World,
 } from './model-commands.fixture';
-import { monotonicNow } from './redis-clock';
-import type { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 /*
  * One shared breaker on a real Redis, driven by every sequence fast-check
@@ -25,27 +23,6 @@ const { replicas } = useBreakerSuite();
 
 /** The open period does not grow here: the model follows what Redis decides anyway. */
 const OPEN: OpenSettings = { openMs: 120, maxOpenMs: 120, backoffFactor: 1 };
-
-function sharedSubject(breaker: SharedCircuitBreaker): Subject {
-  return {
-    execute: (fn, signal) => breaker.execute(fn, signal),
-    get state() {
-      return breaker.state;
-    },
-    get failures() {
-      return breaker.snapshot().failures;
-    },
-    isolate: () => breaker.isolate(),
-    reset: () => breaker.reset(),
-    settle: () => breaker.flush(),
-    // The breaker's own estimate of Redis time: the clock its decisions are taken on.
-    now: () => monotonicNow() + breaker.snapshot().clockOffsetMs,
-    openUntil: () => breaker.snapshot().localView.halfOpenAt,
-    wait: async (ms) => {
-      await sleep(Math.max(0, ms));
-    },
-  };
-}
 
 describe('the shared breaker against the reference model', () => {
   it('consecutive mode: every sequence of calls, held calls, waits, isolate and reset', async () => {

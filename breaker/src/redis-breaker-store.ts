@@ -1,0 +1,279 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { BreakerKeys } from './breaker-keys';
+import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
+import {
+  ACQUIRE_PROBE,
+  ALL_SCRIPTS,
+  FORCE,
+  READ,
+  RECORD_CONSECUTIVE,
+  RECORD_RATE,
+  RELEASE_PROBE,
+} from './breaker-scripts';
+import { parseSharedState, type ScriptReply, type StateMessage, type Term } from './breaker-state';
+import type {
+  BreakerStore,
+  BucketCounts,
+  ChannelSubscription,
+  OutcomeRun,
+  ProbeRelease,
+} from './breaker-store';
+import type { RedisScript } from './redis-script';
+
+/**
+ * The longest wait between two attempts to reconnect to Redis: shorter than
+ * a sync interval, so a replica is back on the shared state soon after Redis
+ * is (an attempt is a TCP connect; a handful per second per replica is
+ * nothing to a Redis that is down).
+ */
+export const RECONNECT_MAX_MS = 200;
+
+export interface BreakerStoreOptions {
+  /** Time budget of one store operation; past it the operation fails and the breaker degrades. */
+  operationTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The breaker's access to Redis: one connection for scripts, one for pub/sub
+ * (a subscribed connection can run nothing else). Commands never queue
+ * while Redis is away and never wait longer than the time budget, so a slow
+ * or dead Redis costs a caller at most one budget before the breaker
+ * degrades to its local fallback.
+ *
+ * One store serves every breaker of a process.
+ */
+export class RedisBreakerStore implements BreakerStore {
+  /** The budget of one store operation, in milliseconds. */
+  readonly operationTimeoutMs: number;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #channels = new Map<string, Set<ChannelSubscription>>();
+
+  constructor(
+    url: string,
+    { operationTimeoutMs = 100, connectTimeoutMs = 2_000 }: BreakerStoreOptions = {},
+  ) {
+    this.operationTimeoutMs = operationTimeoutMs;
+    const common: RedisOptions = {
+      connectTimeout: connectTimeoutMs,
+      // Reconnects soon after Redis is back: until then this replica decides alone.
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+      lazyConnect: false,
+    };
+    this.#commands = new Redis(url, {
+      ...common,
+      commandTimeout: operationTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    // Subscriptions are made here on every `ready`, never while the connection is still
+    // handshaking: a SUBSCRIBE sent then makes ioredis's ready check fail and is forgotten.
+    this.#subscriber = new Redis(url, {
+      ...common,
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    });
+    // Errors are seen where the store is used; without a listener ioredis would print them.
+    this.#commands.on('error', () => undefined);
+    this.#subscriber.on('error', () => undefined);
+    // Loaded on every connection, so that scripts off the call path take one round trip
+    // even after a Redis restart; a failure here is repaired by EVALSHA's fallback.
+    this.#commands.on('ready', () => {
+      for (const script of ALL_SCRIPTS) void script.load(this.#commands).catch(() => undefined);
+    });
+    this.#subscriber.on('ready', () => {
+      const channels = [...this.#channels.keys()];
+      if (channels.length > 0) void this.#subscribe(channels);
+    });
+    this.#subscriber.on('close', () => {
+      for (const subscriptions of this.#channels.values())
+        for (const subscription of subscriptions) subscription.onLost?.();
+    });
+    this.#subscriber.on('message', (channel: string, payload: string) => {
+      const subscriptions = this.#channels.get(channel);
+      if (!subscriptions) return;
+      let message: StateMessage;
+      try {
+        const raw = JSON.parse(payload) as {
+          state: unknown;
+          now: unknown;
+          from?: StateMessage['from'];
+          reason?: string;
+        };
+        message = { ...raw, state: parseSharedState(raw.state), now: Number(raw.now) };
+      } catch {
+        return; // Not ours; the periodic read will correct any gap.
+      }
+      for (const subscription of subscriptions) subscription.onMessage(message);
+    });
+  }
+
+  /** Resolves once the command connection is up (or rejects after the connect timeout). */
+  async ready(): Promise<void> {
+    if (this.#commands.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        cleanup();
+        resolve();
+      };
+      const onEnd = () => {
+        cleanup();
+        reject(new Error('redis connection ended'));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error('redis did not become ready in time'));
+      }, this.#commands.options.connectTimeout ?? 2_000);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#commands.off('ready', onReady);
+        this.#commands.off('end', onEnd);
+      };
+      this.#commands.once('ready', onReady);
+      this.#commands.once('end', onEnd);
+    });
+  }
+
+  /**
+   * Follows `channel`. `onSubscribed` runs each time Redis confirms the
+   * subscription: at first, and after every reconnection. Returns a
+   * function that ends this subscription (calling it twice is harmless).
+   */
+  subscribe(channel: string, subscription: ChannelSubscription): () => void {
+    let subscriptions = this.#channels.get(channel);
+    if (!subscriptions) {
+      subscriptions = new Set();
+      this.#channels.set(channel, subscriptions);
+      if (this.#subscriber.status === 'ready') void this.#subscribe([channel]);
+    } else if (this.#subscriber.status === 'ready') {
+      subscription.onSubscribed?.();
+    }
+    subscriptions.add(subscription);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      subscriptions.delete(subscription);
+      if (subscriptions.size === 0 && this.#channels.get(channel) === subscriptions) {
+        this.#channels.delete(channel);
+        if (this.#subscriber.status === 'ready')
+          void this.#subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  read(keys: BreakerKeys): Promise<ScriptReply> {
+    return this.#run(READ, keys, []);
+  }
+
+  recordConsecutive(
+    keys: BreakerKeys,
+    term: Term,
+    runs: readonly OutcomeRun[],
+    trip: ConsecutiveTrip,
+    open: OpenSettings,
+  ): Promise<ScriptReply> {
+    const encoded = runs.map((run) => `${run.kind === 'success' ? 's' : 'f'}${run.count}`);
+    return this.#run(RECORD_CONSECUTIVE, keys, [
+      term.incarnation,
+      term.epoch,
+      encoded.join(','),
+      trip.threshold,
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
+    ]);
+  }
+
+  /** `settleMs`: how long after a bucket ends every replica has reported it. */
+  recordRate(
+    keys: BreakerKeys,
+    term: Term,
+    buckets: readonly BucketCounts[],
+    trip: RateTrip,
+    settleMs: number,
+    open: OpenSettings,
+  ): Promise<ScriptReply> {
+    const encoded = buckets.map((b) => `${b.bucket}:${b.successes}:${b.failures}`);
+    return this.#run(RECORD_RATE, keys, [
+      term.incarnation,
+      term.epoch,
+      encoded.join(','),
+      trip.thresholdPpm,
+      trip.minCalls,
+      trip.bucketMs,
+      trip.buckets,
+      Math.ceil(settleMs),
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
+    ]);
+  }
+
+  /** On a caller's path: one round trip, so it never costs more than one budget. */
+  acquireProbe(keys: BreakerKeys, token: string, leaseMs: number): Promise<ScriptReply> {
+    return this.#run(ACQUIRE_PROBE, keys, [token, leaseMs], { oneRoundTrip: true });
+  }
+
+  releaseProbe(
+    keys: BreakerKeys,
+    token: string,
+    release: ProbeRelease,
+    open: OpenSettings,
+  ): Promise<ScriptReply> {
+    return this.#run(RELEASE_PROBE, keys, [
+      token,
+      release,
+      open.openMs,
+      open.maxOpenMs,
+      open.backoffFactor,
+    ]);
+  }
+
+  force(keys: BreakerKeys, target: 'isolated' | 'closed', reason: string): Promise<ScriptReply> {
+    return this.#run(FORCE, keys, [target, reason]);
+  }
+
+  async close(): Promise<void> {
+    this.#channels.clear();
+    await Promise.all(
+      [this.#commands, this.#subscriber].map(async (connection) => {
+        // QUIT would wait for a connection that is not up; disconnecting also stops reconnecting.
+        if (connection.status !== 'ready') {
+          connection.disconnect();
+          return;
+        }
+        await connection.quit().catch(() => {
+          connection.disconnect();
+        });
+      }),
+    );
+  }
+
+  async #subscribe(channels: string[]): Promise<void> {
+    try {
+      await this.#subscriber.subscribe(...channels);
+    } catch {
+      return; // The connection dropped; the next `ready` subscribes again.
+    }
+    for (const channel of channels) {
+      for (const subscription of this.#channels.get(channel) ?? []) subscription.onSubscribed?.();
+    }
+  }
+
+  async #run(
+    script: RedisScript<string>,
+    keys: BreakerKeys,
+    args: (string | number)[],
+    { oneRoundTrip = false } = {},
+  ): Promise<ScriptReply> {
+    const scriptKeys = [keys.state, keys.window, keys.probe];
+    const scriptArgs = [keys.channel, ...args];
+    const json = oneRoundTrip
+      ? await script.eval(this.#commands, scriptKeys, scriptArgs)
+      : await script.run(this.#commands, scriptKeys, scriptArgs);
+    const raw = JSON.parse(json) as Omit<ScriptReply, 'state'> & { state: unknown };
+    return { ...raw, state: parseSharedState(raw.state) };
+  }
+}

@@ -1,0 +1,217 @@
+import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
+import fc from 'fast-check';
+import type { OpenSettings, SharedCircuitBreakerOptions } from './breaker-options';
+import { MemoryBreakerStore } from './memory-breaker-store';
+import {
+  BreakerModel,
+  breakerCommands,
+  Declined,
+  sharedSubject,
+  Wait,
+  type World,
+} from './model-commands.fixture';
+import { SharedCircuitBreaker, type BreakerTransition } from './shared-circuit-breaker';
+
+/*
+ * The state machine on the memory store: replicas in one process sharing one
+ * store, as replicas share one Redis, with no network. The store contract
+ * tests prove the memory store decides as the Redis scripts do; the Redis
+ * integration tests prove the rest (connections, timeouts, pub/sub).
+ */
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const boom = () => Promise.reject(new Error('dependency down'));
+const ok = () => Promise.resolve('ok');
+
+async function outcome(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    return await promise;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Polls `condition` every few milliseconds; fails naming `what` after a generous limit. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 5_000) throw new Error(`gave up waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const started: SharedCircuitBreaker[] = [];
+afterEach(() => {
+  for (const breaker of started.splice(0)) breaker.dispose();
+});
+
+let names = 0;
+
+async function replicas(
+  store: MemoryBreakerStore,
+  count: number,
+  options: Partial<SharedCircuitBreakerOptions> = {},
+): Promise<SharedCircuitBreaker[]> {
+  const name = `unit-${++names}`;
+  const breakers = [];
+  for (let i = 0; i < count; i += 1) {
+    const breaker = new SharedCircuitBreaker(store, {
+      name,
+      replica: `replica-${i + 1}`,
+      trip: { mode: 'consecutive', threshold: 3 },
+      openMs: 60_000,
+      storeRetryMs: 20,
+      syncIntervalMs: 60_000,
+      ...options,
+    });
+    started.push(breaker);
+    breakers.push(await breaker.start());
+  }
+  return breakers;
+}
+
+describe('replicas sharing one store', () => {
+  it('open together on failures spread over them', async () => {
+    const store = new MemoryBreakerStore();
+    const all = await replicas(store, 3);
+    for (const breaker of all) await outcome(breaker.execute(boom));
+    await Promise.all(all.map((b) => b.flush()));
+    await until(() => all.every((b) => b.state === 'open'), 'every replica to open');
+    for (const breaker of all)
+      expect(await outcome(breaker.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    expect(await all[0]!.readShared()).toMatchObject({ state: 'open', failures: 3 });
+  });
+
+  it('let exactly one of many concurrent callers probe, then close together', async () => {
+    const store = new MemoryBreakerStore();
+    const all = await replicas(store, 3, { openMs: 50 });
+    for (let i = 0; i < 3; i += 1) await outcome(all[0]!.execute(boom));
+    await all[0]!.flush();
+    await until(() => all.every((b) => b.state === 'open'), 'every replica to open');
+    await sleep(60);
+
+    let probes = 0;
+    let ran = 0;
+    const calls = all.flatMap((breaker) =>
+      Array.from({ length: 10 }, () =>
+        outcome(
+          breaker.execute(async ({ probe }) => {
+            ran += 1;
+            if (probe) probes += 1;
+            await sleep(20);
+            return 'ok';
+          }),
+        ),
+      ),
+    );
+    const results = await Promise.all(calls);
+    expect({ probes, ran }).toEqual({ probes: 1, ran: 1 });
+    expect(results.filter((r) => r instanceof BrokenCircuitError)).toHaveLength(29);
+    await Promise.all(all.map((b) => b.flush()));
+    await until(() => all.every((b) => b.state === 'closed'), 'every replica to close');
+  });
+
+  it('reopen for a longer period on every replica when the probe fails', async () => {
+    const store = new MemoryBreakerStore();
+    const all = await replicas(store, 2, { openMs: 40, maxOpenMs: 1_000, backoffFactor: 4 });
+    for (let i = 0; i < 3; i += 1) await outcome(all[0]!.execute(boom));
+    await all[0]!.flush();
+    await sleep(50);
+    expect(await outcome(all[1]!.execute(boom))).toBeInstanceOf(Error);
+    await all[1]!.flush();
+    await until(() => all.every((b) => b.state === 'open'), 'every replica to reopen');
+    const shared = await all[0]!.readShared();
+    expect(shared).toMatchObject({ openCount: 2 });
+    expect(shared.halfOpenAt - shared.openedAt).toBe(160);
+  });
+
+  it('follow an isolate and a reset made on one of them', async () => {
+    const store = new MemoryBreakerStore();
+    const all = await replicas(store, 3);
+    await all[1]!.isolate();
+    await until(() => all.every((b) => b.state === 'isolated'), 'every replica to isolate');
+    expect(await outcome(all[2]!.execute(ok))).toBeInstanceOf(IsolatedCircuitError);
+    await all[2]!.reset();
+    await until(() => all.every((b) => b.state === 'closed'), 'every replica to close');
+    expect(await all[0]!.execute(ok)).toBe('ok');
+  });
+
+  it('tell where each transition comes from', async () => {
+    const store = new MemoryBreakerStore();
+    const [first, second] = await replicas(store, 2);
+    const seen: BreakerTransition[] = [];
+    second!.onTransition((t) => seen.push(t));
+    for (let i = 0; i < 3; i += 1) await outcome(first!.execute(boom));
+    await first!.flush();
+    await until(() => second!.state === 'open', 'the other replica to open');
+    expect(seen).toEqual([
+      { from: 'closed', to: 'open', reason: 'failure threshold reached', scope: 'shared' },
+    ]);
+  });
+});
+
+describe('a replica whose store goes away', () => {
+  it('decides alone on its local breaker, then re-joins and adopts the shared state', async () => {
+    const store = new MemoryBreakerStore();
+    const [breaker] = await replicas(store, 1);
+    store.setAvailable(false);
+    await until(() => !breaker!.storeUp, 'the replica to notice');
+    expect(breaker!.snapshot().store).toBe('local');
+    for (let i = 0; i < 3; i += 1) await outcome(breaker!.execute(boom));
+    expect(breaker!.state).toBe('open');
+
+    store.setAvailable(true);
+    await until(() => breaker!.storeUp, 'the replica to re-join');
+    // What the local breaker learned is not merged: the shared state, closed, is the truth.
+    expect(breaker!.state).toBe('closed');
+    expect(await breaker!.execute(ok)).toBe('ok');
+  });
+
+  it('rejects every call meanwhile when told to', async () => {
+    const store = new MemoryBreakerStore();
+    const [breaker] = await replicas(store, 1, { whenStoreDown: 'reject' });
+    store.setAvailable(false);
+    await until(() => !breaker!.storeUp, 'the replica to notice');
+    expect(await outcome(breaker!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    store.setAvailable(true);
+    await until(() => breaker!.storeUp, 'the replica to re-join');
+    expect(await breaker!.execute(ok)).toBe('ok');
+  });
+
+  it('adopts a store that forgot everything (a restart without persistence)', async () => {
+    const store = new MemoryBreakerStore();
+    const all = await replicas(store, 2, { syncIntervalMs: 20 });
+    for (let i = 0; i < 3; i += 1) await outcome(all[0]!.execute(boom));
+    await all[0]!.flush();
+    await until(() => all.every((b) => b.state === 'open'), 'every replica to open');
+    store.clear();
+    await until(() => all.every((b) => b.state === 'closed'), 'every replica to adopt it');
+  });
+});
+
+describe('the state machine against the reference model', () => {
+  const OPEN: OpenSettings = { openMs: 120, maxOpenMs: 120, backoffFactor: 1 };
+
+  it('consecutive mode: every sequence of calls, held calls, waits, isolate and reset', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        breakerCommands(fc.constant(new Wait('open period')), 25),
+        async (threshold, cmds) => {
+          const [breaker] = await replicas(new MemoryBreakerStore(), 1, {
+            trip: { mode: 'consecutive', threshold },
+            ...OPEN,
+            isFailure: (error) => !(error instanceof Declined),
+          });
+          const world: World = {
+            subject: sharedSubject(breaker!),
+            model: new BreakerModel({ mode: 'consecutive', threshold }, OPEN),
+          };
+          await fc.asyncModelRun(() => ({ model: world, real: world }), cmds);
+          await world.held?.end('success');
+          breaker!.dispose();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  }, 120_000);
+});

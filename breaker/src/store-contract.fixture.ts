@@ -1,0 +1,257 @@
+import { breakerKeys, type BreakerKeys } from './breaker-keys';
+import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
+import { termOf, type ScriptReply, type StateMessage } from './breaker-state';
+import type { BreakerStore } from './breaker-store';
+
+/*
+ * What every BreakerStore must do, decision by decision: the same cases run
+ * on the Redis store (its scripts, on a real Redis) and on the memory store,
+ * so the state machine's fast unit tests on the memory store stand for what
+ * Redis does.
+ */
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets announced changes reach subscribers (a round trip on Redis, a microtask in memory). */
+const delivered = () => sleep(30);
+
+const OPEN: OpenSettings = { openMs: 60, maxOpenMs: 500, backoffFactor: 2 };
+const THREE: ConsecutiveTrip = { mode: 'consecutive', threshold: 3 };
+
+let names = 0;
+
+export function describeStoreContract(kind: string, makeStore: () => BreakerStore): void {
+  describe(`the ${kind} store`, () => {
+    let store: BreakerStore;
+    let keys: BreakerKeys;
+    let heard: StateMessage[];
+
+    beforeEach(async () => {
+      store = makeStore();
+      keys = breakerKeys(`contract-${process.pid}-${++names}`, '');
+      heard = [];
+      let subscribed: () => void = () => undefined;
+      const ready = new Promise<void>((resolve) => (subscribed = resolve));
+      store.subscribe(keys.channel, { onMessage: (m) => heard.push(m), onSubscribed: subscribed });
+      await Promise.all([store.ready(), ready]);
+    });
+    afterEach(() => store.close());
+
+    /** Three consecutive failures in the term of the state read now: the breaker opens. */
+    async function open(): Promise<ScriptReply> {
+      const { state } = await store.read(keys);
+      return store.recordConsecutive(
+        keys,
+        termOf(state),
+        [{ kind: 'failure', count: 3 }],
+        THREE,
+        OPEN,
+      );
+    }
+
+    /** Opens the breaker, waits out the open period and takes the probe lease as `token`. */
+    async function probing(token = 'prober'): Promise<ScriptReply> {
+      await open();
+      await sleep(OPEN.openMs + 10);
+      return store.acquireProbe(keys, token, 5_000);
+    }
+
+    it('reads an empty state as closed, in no incarnation yet', async () => {
+      const { state, now } = await store.read(keys);
+      expect(state).toMatchObject({ state: 'closed', epoch: 0, version: 0, incarnation: 0 });
+      expect(now).toBeGreaterThan(0);
+    });
+
+    it('counts consecutive failures, resets them on a success and opens at the threshold', async () => {
+      const term = termOf((await store.read(keys)).state);
+      const counted = await store.recordConsecutive(
+        keys,
+        term,
+        [{ kind: 'failure', count: 2 }],
+        THREE,
+        OPEN,
+      );
+      expect(counted.state).toMatchObject({ state: 'closed', failures: 2, version: 1 });
+      expect(counted.state.incarnation).toBe(counted.now);
+      expect(counted.from).toBeUndefined();
+
+      const reset = await store.recordConsecutive(
+        keys,
+        term,
+        [
+          { kind: 'success', count: 1 },
+          { kind: 'failure', count: 2 },
+        ],
+        THREE,
+        OPEN,
+      );
+      expect(reset.state).toMatchObject({ state: 'closed', failures: 2 });
+
+      const opened = await store.recordConsecutive(
+        keys,
+        term,
+        [{ kind: 'failure', count: 1 }],
+        THREE,
+        OPEN,
+      );
+      expect(opened).toMatchObject({ from: 'closed', reason: 'failure threshold reached' });
+      expect(opened.state).toMatchObject({ state: 'open', failures: 3, openCount: 1, epoch: 1 });
+      expect(opened.state.halfOpenAt).toBe(opened.now + OPEN.openMs);
+      expect(opened.state.openedAt).toBe(opened.now);
+    });
+
+    it('ignores outcomes of another term', async () => {
+      const opened = await open();
+      const stale = await store.recordConsecutive(
+        keys,
+        { incarnation: opened.state.incarnation, epoch: 0 },
+        [{ kind: 'failure', count: 9 }],
+        THREE,
+        OPEN,
+      );
+      expect(stale.stale).toBe(true);
+      expect(stale.state).toEqual({ ...opened.state, probeLeaseUntil: 0, probeOwner: '' });
+    });
+
+    it('grants the probe once the open period is over, to one caller only', async () => {
+      const opened = await open();
+      expect((await store.acquireProbe(keys, 'early', 5_000)).granted).toBe(false);
+      await sleep(OPEN.openMs + 10);
+      const granted = await store.acquireProbe(keys, 'first', 5_000);
+      expect(granted).toMatchObject({ granted: true, from: 'open', reason: 'open period over' });
+      expect(granted.state).toMatchObject({ state: 'half_open', probeOwner: 'first' });
+      expect(granted.state.epoch).toBe(opened.state.epoch + 1);
+      // Redis keeps the lease's TTL in microseconds and reads it back in whole milliseconds.
+      expect(granted.state.probeLeaseUntil - granted.now).toBeGreaterThanOrEqual(4_999);
+      expect(granted.state.probeLeaseUntil - granted.now).toBeLessThanOrEqual(5_000);
+      const second = await store.acquireProbe(keys, 'second', 5_000);
+      expect(second.granted).toBe(false);
+      expect(second.state.probeOwner).toBe('first');
+    });
+
+    it('closes on the holder reporting success, and ignores anyone else', async () => {
+      await probing('holder');
+      expect((await store.releaseProbe(keys, 'someone else', 'success', OPEN)).stale).toBe(true);
+      const closed = await store.releaseProbe(keys, 'holder', 'success', OPEN);
+      expect(closed).toMatchObject({ from: 'half_open', reason: 'probe success' });
+      expect(closed.state).toMatchObject({
+        state: 'closed',
+        failures: 0,
+        openCount: 0,
+        halfOpenAt: 0,
+        probeOwner: '',
+      });
+    });
+
+    it('reopens for a longer period on a failed probe', async () => {
+      await probing('holder');
+      const reopened = await store.releaseProbe(keys, 'holder', 'failure', OPEN);
+      expect(reopened).toMatchObject({ from: 'half_open', reason: 'probe failure' });
+      expect(reopened.state).toMatchObject({ state: 'open', openCount: 2 });
+      expect(reopened.state.halfOpenAt).toBe(reopened.now + OPEN.openMs * OPEN.backoffFactor);
+    });
+
+    it('takes a lease given back, or expired, as free for the next caller', async () => {
+      await probing('quitter');
+      const abandoned = await store.releaseProbe(keys, 'quitter', 'abandon', OPEN);
+      expect(abandoned).toMatchObject({ reason: 'probe abandoned' });
+      expect(abandoned.from).toBeUndefined();
+      expect(abandoned.state).toMatchObject({ state: 'half_open', probeOwner: '' });
+      const next = await store.acquireProbe(keys, 'next', 40);
+      expect(next).toMatchObject({ granted: true, reason: 'probe lease free; new probe' });
+      await sleep(60);
+      expect((await store.read(keys)).state).toMatchObject({ state: 'half_open', probeOwner: '' });
+      expect((await store.acquireProbe(keys, 'after expiry', 5_000)).granted).toBe(true);
+      expect((await store.releaseProbe(keys, 'next', 'success', OPEN)).stale).toBe(true);
+    });
+
+    it('isolates and resets for everyone, a reset starting a new term', async () => {
+      await probing('holder');
+      const isolated = await store.force(keys, 'isolated', 'maintenance');
+      expect(isolated).toMatchObject({ from: 'half_open', reason: 'maintenance' });
+      expect(isolated.state).toMatchObject({ state: 'isolated', probeOwner: '' });
+      expect((await store.acquireProbe(keys, 'anyone', 5_000)).granted).toBe(false);
+      const again = await store.force(keys, 'isolated', 'again');
+      expect(again.state.version).toBe(isolated.state.version);
+
+      const reset = await store.force(keys, 'closed', 'back');
+      expect(reset.state).toMatchObject({ state: 'closed', failures: 0, openCount: 0 });
+      const resetAgain = await store.force(keys, 'closed', 'once more');
+      expect(resetAgain.from).toBeUndefined();
+      expect(resetAgain.state.epoch).toBe(reset.state.epoch + 1);
+    });
+
+    it('decides the failure rate bucket by bucket, once each has settled', async () => {
+      // A window of 10 buckets of 50 ms: what these calls record stays in it however slow
+      // the machine is between two of them (up to 400 ms).
+      const rate: RateTrip = {
+        mode: 'rate',
+        thresholdPpm: 500_000,
+        minCalls: 4,
+        bucketMs: 50,
+        buckets: 10,
+      };
+      const { state, now } = await store.read(keys);
+      const term = termOf(state);
+      const lastEnded = Math.floor(now / rate.bucketMs) - 1;
+      const few = await store.recordRate(
+        keys,
+        term,
+        [{ bucket: lastEnded, successes: 1, failures: 2 }],
+        rate,
+        0,
+        OPEN,
+      );
+      // Decided: 3 calls, 2 failed, below the 4 calls needed; saved quietly, not opened.
+      expect(few.state).toMatchObject({ state: 'closed', calls: 3, failures: 2 });
+      expect(few.state.decidedBucket).toBe(Math.floor(few.now / rate.bucketMs) - 1);
+      expect(few.decideAt).toBeGreaterThan(few.now);
+
+      const current = Math.floor(few.now / rate.bucketMs);
+      const pending = await store.recordRate(
+        keys,
+        term,
+        [{ bucket: current, successes: 0, failures: 2 }],
+        rate,
+        0,
+        OPEN,
+      );
+      // The current bucket has not ended: nothing is decided on it yet.
+      expect(pending.state.state).toBe('closed');
+      await sleep(2 * rate.bucketMs + 5);
+      const decided = await store.recordRate(keys, term, [], rate, 0, OPEN);
+      expect(decided).toMatchObject({ from: 'closed', reason: 'failure rate reached' });
+      expect(decided.state).toMatchObject({ state: 'open', openCount: 1, calls: 5, failures: 4 });
+    });
+
+    it('announces every change but window counts, in order, with what it was', async () => {
+      await probing('holder');
+      await store.releaseProbe(keys, 'holder', 'success', OPEN);
+      const rate: RateTrip = {
+        mode: 'rate',
+        thresholdPpm: 500_000,
+        minCalls: 99,
+        bucketMs: 20,
+        buckets: 2,
+      };
+      const { state, now } = await store.read(keys);
+      const past = Math.floor(now / rate.bucketMs) - 3;
+      await store.recordRate(
+        keys,
+        termOf(state),
+        [{ bucket: past, successes: 1, failures: 0 }],
+        rate,
+        0,
+        OPEN,
+      );
+      await delivered();
+      expect(heard.map((m) => [m.from, m.state.state, m.reason])).toEqual([
+        ['closed', 'open', 'failure threshold reached'],
+        ['open', 'half_open', 'open period over'],
+        ['half_open', 'closed', 'probe success'],
+      ]);
+      const written = heard.map((m) => m.state.writtenAt);
+      expect([...written].sort((a, b) => a - b)).toEqual(written);
+      expect(new Set(written).size).toBe(written.length);
+    });
+  });
+}
