@@ -1,4 +1,5 @@
-import { openPeriodMs, rateReached, resolveOptions } from './breaker-options';
+import { openPeriodMs, resolveOptions } from './breaker-options';
+import { rateReached, RateStrategy } from './rate-strategy';
 
 const defaults = { replica: 'r', isFailure: () => true };
 const base = { name: 'b', openMs: 1_000 };
@@ -14,7 +15,13 @@ describe('breaker options', () => {
         { ...base, trip: { mode: 'rate', threshold, minCalls: 1, windowMs: 1_000 } },
         defaults,
       );
-      expect(options.trip).toMatchObject({ thresholdPpm: ppm, bucketMs: 100, buckets: 10 });
+      const { trip } = options;
+      if (!(trip instanceof RateStrategy)) throw new Error('expected the rate strategy');
+      expect(trip.settings).toMatchObject({
+        thresholdPpm: ppm,
+        bucketMs: 100,
+        buckets: 10,
+      });
     }
   });
 

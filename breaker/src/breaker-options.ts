@@ -1,3 +1,7 @@
+import { ConsecutiveStrategy } from './consecutive-strategy';
+import { RateStrategy } from './rate-strategy';
+import type { TripStrategy } from './trip-strategy';
+
 /** Open after `threshold` consecutive failures across the cluster (pybreaker's `fail_max`). */
 export interface ConsecutiveFailures {
   mode: 'consecutive';
@@ -25,7 +29,11 @@ export interface SharedCircuitBreakerOptions {
   replica?: string;
   /** Key prefix before the `{cb:NAME}` hash tag, to share a Redis between labs. */
   namespace?: string;
-  trip: ConsecutiveFailures | FailureRate;
+  /**
+   * When the breaker opens: `{ mode: 'consecutive', … }`, `{ mode: 'rate', … }`,
+   * or a {@link TripStrategy} object.
+   */
+  trip: ConsecutiveFailures | FailureRate | TripStrategy;
   /** How long the breaker stays open before one probe may run. */
   openMs: number;
   /** Each reopening after a failed probe multiplies the open period by `backoffFactor`, up to this. Defaults to `openMs` (no growth). */
@@ -81,13 +89,9 @@ export interface ResolvedOptions extends Required<
   Omit<SharedCircuitBreakerOptions, 'trip' | 'namespace' | 'openMs' | 'maxOpenMs' | 'backoffFactor'>
 > {
   namespace: string;
-  trip: TripSettings;
+  trip: TripStrategy;
   open: OpenSettings;
 }
-
-/** Whether `failed` of `calls` meets a rate threshold given in millionths (exact, on integers). */
-export const rateReached = (failed: number, calls: number, thresholdPpm: number): boolean =>
-  failed * 1_000_000 >= thresholdPpm * calls;
 
 /** The open period after the `openCount`-th opening since the breaker last closed. */
 export const openPeriodMs = (open: OpenSettings, openCount: number): number =>
@@ -101,6 +105,18 @@ const positive = (name: string, value: number, integer = false): number => {
   }
   return value;
 };
+
+/** The strategy for a trip setting, checked; a strategy object is taken as it is. */
+export function tripStrategy(trip: ConsecutiveFailures | FailureRate | TripStrategy): TripStrategy {
+  return 'createReporter' in trip ? trip : strategyFor(resolveTrip(trip));
+}
+
+/** The strategy that applies resolved settings (the store's and the local breaker's form). */
+export function strategyFor(settings: TripSettings): TripStrategy {
+  return settings.mode === 'consecutive'
+    ? new ConsecutiveStrategy(settings)
+    : new RateStrategy(settings);
+}
 
 function resolveTrip(trip: ConsecutiveFailures | FailureRate): TripSettings {
   if (trip.mode === 'consecutive') {
@@ -141,7 +157,7 @@ export function resolveOptions(
     name: options.name,
     replica: options.replica ?? defaults.replica,
     namespace: options.namespace ?? '',
-    trip: resolveTrip(options.trip),
+    trip: tripStrategy(options.trip),
     open: { openMs, maxOpenMs, backoffFactor },
     slowCallMs:
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),

@@ -65,7 +65,7 @@ end
 -- the channel unless the change is quiet (window counts). The write time, in microseconds
 -- (no script runs in less), orders states even across a return to an older copy, where
 -- versions repeat.
-local function commit(s, now, from, reason, quiet, newTerm)
+local function commit(s, now, from, reason, quiet, newTerm, note)
   if s.incarnation == 0 then s.incarnation = now end
   s.version = s.version + 1
   s.writtenAt = math.max(now_us(), s.writtenAt + 1)
@@ -81,6 +81,7 @@ local function commit(s, now, from, reason, quiet, newTerm)
   redis.call('HSET', STATE, unpack(fields))
   local message = {state = view(s, now), now = now, reason = reason}
   if from ~= s.state then message.from = from end
+  if note and note ~= '' then message.note = note end
   if not quiet then redis.call('PUBLISH', CHANNEL, cjson.encode(message)) end
   return message
 end
@@ -290,22 +291,25 @@ return transition(s, now, 'half_open', 'probe ' .. ARGV[3])
 /**
  * An operator's decision for the whole cluster: hold the breaker open
  * (isolated), or reset it to closed with every count cleared and a new
- * term, so outcomes of calls started before the reset never count.
- * ARGV: channel, target (isolated|closed), reason
+ * term, so outcomes of calls started before the reset never count. The
+ * operator's words (may be empty) travel as the message's note.
+ * ARGV: channel, target (isolated|closed), note
  */
 export const FORCE = script(`
 local now = now_ms()
 local s = load()
 local from = s.state
+local reason = 'reset by an operator'
 if ARGV[2] == 'isolated' then
   if s.state == 'isolated' then return reply(s, now) end
   s.state = 'isolated'
+  reason = 'isolated by an operator'
   redis.call('DEL', PROBE)
 else
   close(s)
 end
-local message = commit(s, now, from, ARGV[3], false, true)
-return reply(s, now, {from = message.from, reason = message.reason})
+local message = commit(s, now, from, reason, false, true, ARGV[3])
+return reply(s, now, {from = message.from, reason = message.reason, note = message.note})
 `);
 
 /** Every script, for loading them when a connection opens. */

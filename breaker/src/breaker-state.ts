@@ -1,3 +1,5 @@
+import { isTransitionReason, type TransitionReason } from './transition-reason';
+
 /** The four states of a breaker, as stored in Redis and shown everywhere. */
 export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated';
 
@@ -73,7 +75,9 @@ export interface ScriptReply {
   now: number;
   /** The state before and why, when the script made a transition. */
   from?: BreakerStateName;
-  reason?: string;
+  reason?: TransitionReason;
+  /** An operator's words on an isolate or a reset. */
+  note?: string;
   /** acquireProbe: whether this caller holds the probe lease. */
   granted?: boolean;
   /** record/releaseProbe: the report named another term or a lease it does not hold; nothing changed. */
@@ -87,7 +91,9 @@ export interface StateMessage {
   state: SharedBreakerState;
   now: number;
   from?: BreakerStateName;
-  reason?: string;
+  reason?: TransitionReason;
+  /** An operator's words on an isolate or a reset. */
+  note?: string;
 }
 
 const isStateName = (value: unknown): value is BreakerStateName =>
@@ -121,6 +127,42 @@ export function parseSharedState(raw: unknown): SharedBreakerState {
   }
   state.probeOwner = typeof record.probeOwner === 'string' ? record.probeOwner : '';
   return state;
+}
+
+/** The transition fields of a message or a reply; a reason this version does not know is left out. */
+function parseChange(
+  record: Record<string, unknown>,
+): Pick<StateMessage, 'from' | 'reason' | 'note'> {
+  return {
+    ...(isStateName(record.from) ? { from: record.from } : {}),
+    ...(isTransitionReason(record.reason) ? { reason: record.reason } : {}),
+    ...(typeof record.note === 'string' ? { note: record.note } : {}),
+  };
+}
+
+const recordOf = (json: string): Record<string, unknown> => {
+  const raw: unknown = JSON.parse(json);
+  if (typeof raw !== 'object' || raw === null) throw new Error('not a JSON object');
+  return raw as Record<string, unknown>;
+};
+
+/** Reads a message from a breaker's channel (JSON), refusing anything malformed. */
+export function parseStateMessage(json: string): StateMessage {
+  const record = recordOf(json);
+  return { state: parseSharedState(record.state), now: Number(record.now), ...parseChange(record) };
+}
+
+/** Reads a script's reply (JSON), refusing anything malformed. */
+export function parseScriptReply(json: string): ScriptReply {
+  const record = recordOf(json);
+  return {
+    state: parseSharedState(record.state),
+    now: Number(record.now),
+    ...parseChange(record),
+    ...(typeof record.granted === 'boolean' ? { granted: record.granted } : {}),
+    ...(record.stale === true ? { stale: true } : {}),
+    ...(typeof record.decideAt === 'number' ? { decideAt: record.decideAt } : {}),
+  };
 }
 
 /**

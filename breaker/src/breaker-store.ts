@@ -94,8 +94,11 @@ export interface BreakerStore {
     release: ProbeRelease,
     open: OpenSettings,
   ): Promise<ScriptReply>;
-  /** An operator's decision: isolated holds it open; closed resets it, in a new term. */
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', reason: string): Promise<ScriptReply>;
+  /**
+   * An operator's decision: isolated holds it open; closed resets it, in a new
+   * term. `note`, the operator's words, travels with the announcement.
+   */
+  force(keys: BreakerKeys, target: 'isolated' | 'closed', note?: string): Promise<ScriptReply>;
   /** Ends every subscription and releases the store's resources. */
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ describe('the consecutive reporter', () => {
             // The count as the replica saw it: a success always needs writing here.
             () => 1,
           );
-          for (const failed of outcomes) reporter.record(term, failed, 0);
+          for (const failed of outcomes) reporter.record(term, failed);
           await reporter.flush();
           const written = sent.flat();
           const expected = apply(
@@ -63,7 +63,7 @@ describe('the consecutive reporter', () => {
       3,
       () => 0,
     );
-    for (let i = 0; i < 100; i += 1) reporter.record(term, false, 0);
+    for (let i = 0; i < 100; i += 1) reporter.record(term, false);
     await reporter.flush();
     expect(sent).toEqual([]);
   });
@@ -85,12 +85,12 @@ describe('the consecutive reporter', () => {
       3,
       () => 0,
     );
-    reporter.record(term, true, 0);
+    reporter.record(term, true);
     await new Promise((resolve) => setImmediate(resolve));
     // The failure is in flight; the replica's view still says 0.
-    reporter.record(term, false, 0);
-    reporter.record(term, true, 0);
-    reporter.record(term, true, 0);
+    reporter.record(term, false);
+    reporter.record(term, true);
+    reporter.record(term, true);
     answer();
     await reporter.flush();
     expect(sent).toEqual([
@@ -113,9 +113,9 @@ describe('the consecutive reporter', () => {
       () => 0,
     );
     reporter.termChanged({ incarnation: 5, epoch: 2 });
-    reporter.record({ incarnation: 5, epoch: 2 }, true, 0);
-    reporter.record({ incarnation: 5, epoch: 1 }, true, 0);
-    reporter.record({ incarnation: 5, epoch: 2 }, true, 0);
+    reporter.record({ incarnation: 5, epoch: 2 }, true);
+    reporter.record({ incarnation: 5, epoch: 1 }, true);
+    reporter.record({ incarnation: 5, epoch: 2 }, true);
     await reporter.flush();
     expect(sent).toEqual([[{ kind: 'failure', count: 2 }]]);
   });

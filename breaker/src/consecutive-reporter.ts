@@ -31,10 +31,10 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
     super(send);
   }
 
-  override record(term: Term, failed: boolean, at: number): void {
+  override record(term: Term, failed: boolean): void {
     // The healthy breaker's success path: nothing pending, nothing to reset, nothing to do.
     if (!failed && this.#runs.length === 0 && !this.#mayHaveCount()) return;
-    super.record(term, failed, at);
+    super.record(term, failed);
   }
 
   protected add(failed: boolean): boolean {

@@ -13,7 +13,9 @@ export {
   BREAKER_STATES,
   compareWritten,
   isStale,
+  parseScriptReply,
   parseSharedState,
+  parseStateMessage,
   type BreakerStateName,
   type ScriptReply,
   type SharedBreakerState,
@@ -42,6 +44,10 @@ export {
 } from './local-breaker';
 export { monotonicNow } from './redis-clock';
 export { isAnyFailure, isHttpDependencyFailure } from './failure-classifier';
+export { ConsecutiveStrategy } from './consecutive-strategy';
+export { RateStrategy } from './rate-strategy';
+export type { TripCounter, TripReporter, TripReporting, TripStrategy } from './trip-strategy';
+export { isTransitionReason, TRANSITION_REASONS, type TransitionReason } from './transition-reason';
 export { RedisScript } from './redis-script';
 export { isTaskCancelled } from './task-cancelled';
 export {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { OpenSettings, TripSettings } from './breaker-options';
+import { strategyFor, type OpenSettings, type TripSettings } from './breaker-options';
 import { LocalBreaker, type LocalStart } from './local-breaker';
 import {
   BreakerModel,
@@ -22,7 +22,7 @@ function localSubject(
   let now = start;
   const breaker = new LocalBreaker(
     {
-      trip,
+      trip: strategyFor(trip),
       open: OPEN,
       isFailure: (error) => !(error instanceof Declined),
       slowCallMs: Infinity,
@@ -135,7 +135,7 @@ describe('the local breaker', () => {
 
   it('treats a call that outlived slowCallMs as a failure, and returns its value', async () => {
     const breaker = new LocalBreaker({
-      trip: { mode: 'consecutive', threshold: 1 },
+      trip: strategyFor({ mode: 'consecutive', threshold: 1 }),
       open: OPEN,
       isFailure: () => true,
       slowCallMs: 5,

@@ -1,11 +1,5 @@
 import { BrokenCircuitError, EventEmitter, IsolatedCircuitError } from 'cockatiel';
-import {
-  openPeriodMs,
-  rateReached,
-  type OpenSettings,
-  type RateTrip,
-  type TripSettings,
-} from './breaker-options';
+import { openPeriodMs, type OpenSettings } from './breaker-options';
 import type { BreakerStateName } from './breaker-state';
 import {
   runJudged,
@@ -15,9 +9,11 @@ import {
   type CallOutcome,
   type Verdict,
 } from './judged-call';
+import type { TransitionReason } from './transition-reason';
+import type { TripCounter, TripStrategy } from './trip-strategy';
 
 export interface LocalBreakerOptions extends CallJudge {
-  trip: TripSettings;
+  trip: TripStrategy;
   open: OpenSettings;
   /** The clock (ms); the shared breaker gives its estimate of Redis time, so times carry over. */
   now: () => number;
@@ -34,17 +30,15 @@ export interface LocalStart {
 export interface LocalTransition {
   from: BreakerStateName;
   to: BreakerStateName;
-  reason: string;
+  reason: TransitionReason;
 }
 
 /**
  * An in-process circuit breaker with exactly the shared breaker's rules: what
  * a replica runs while Redis cannot be reached, and a reference for them.
  *
- * - consecutive: `threshold` consecutive failures open it;
- * - rate: the window slides by buckets, and as each bucket ends the window
- *   ending with it is decided: at least `minCalls` calls, and failures at
- *   least the threshold (compared on integers);
+ * - closed: the trip strategy's counter decides when it opens (consecutive
+ *   failures, or the rate of a window decided as each bucket ends);
  * - open: rejected with `BrokenCircuitError` until the open period ends; then
  *   the next call probes (half-open) while every other is rejected; success
  *   closes it, failure reopens it for a longer period, a probe its caller
@@ -61,15 +55,11 @@ export class LocalBreaker {
   #state: BreakerStateName;
   /** Increments on every transition: outcomes of calls started in another term are dropped. */
   #term = 0;
-  #failures: number;
+  readonly #counter: TripCounter;
   #openCount: number;
   #halfOpenAt: number;
   /** Half-open: whether the probe is running (else the next call probes). */
   #probing = false;
-  /** Rate mode: outcomes per bucket, and the last bucket whose window was decided. */
-  readonly #window = new Map<number, { successes: number; failures: number }>();
-  #decidedBucket = -1;
-  #windowCalls = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -81,24 +71,26 @@ export class LocalBreaker {
     this.#state = start.state;
     this.#halfOpenAt = start.halfOpenAt;
     this.#openCount = start.openCount;
-    this.#failures =
-      start.state === 'closed' && options.trip.mode === 'consecutive' ? start.failures : 0;
+    this.#counter = options.trip.createCounter(
+      options.now,
+      start.state === 'closed' ? start.failures : 0,
+    );
   }
 
   get state(): BreakerStateName {
-    this.#decideRate();
+    this.#decide();
     return this.#state;
   }
 
-  /** Consecutive failures, or failures in the last decided window (rate mode). */
+  /** Consecutive failures, or failures in the last decided window. */
   get failures(): number {
-    this.#decideRate();
-    return this.#failures;
+    this.#decide();
+    return this.#counter.failures;
   }
 
-  /** Calls in the last decided window (rate mode). */
+  /** Calls in the last decided window (0 when the strategy has none). */
   get calls(): number {
-    return this.#windowCalls;
+    return this.#counter.calls;
   }
 
   get openCount(): number {
@@ -119,7 +111,7 @@ export class LocalBreaker {
     signal: AbortSignal,
     report: (outcome: CallOutcome, durationMs: number) => void,
   ): Promise<T> {
-    this.#decideRate();
+    this.#decide();
     let probe = false;
     switch (this.#state) {
       case 'isolated':
@@ -157,15 +149,15 @@ export class LocalBreaker {
   }
 
   /** Holds the breaker open until {@link LocalBreaker.reset}. */
-  isolate(reason = 'isolated'): void {
-    if (this.#state !== 'isolated') this.#move('isolated', reason);
+  isolate(): void {
+    if (this.#state !== 'isolated') this.#move('isolated', 'isolated by an operator');
   }
 
   /** Closes the breaker and clears every count; calls started before do not count. */
-  reset(reason = 'reset'): void {
+  reset(): void {
     this.#close();
     this.#term += 1;
-    if (this.#state !== 'closed') this.#move('closed', reason);
+    if (this.#state !== 'closed') this.#move('closed', 'reset by an operator');
   }
 
   dispose(): void {
@@ -175,22 +167,9 @@ export class LocalBreaker {
 
   #count(verdict: Verdict): void {
     if (this.#state !== 'closed' || verdict === 'neutral' || verdict === 'cancelled') return;
-    const { trip } = this.options;
-    if (trip.mode === 'consecutive') {
-      if (verdict === 'success') {
-        this.#failures = 0;
-        return;
-      }
-      this.#failures += 1;
-      if (this.#failures >= trip.threshold) this.#open('failure threshold reached');
-      return;
-    }
-    const bucket = Math.floor(this.options.now() / trip.bucketMs);
-    const counts = this.#window.get(bucket) ?? { successes: 0, failures: 0 };
-    if (verdict === 'success') counts.successes += 1;
-    else counts.failures += 1;
-    this.#window.set(bucket, counts);
-    this.#scheduleDecision(trip);
+    const reason = this.#counter.record(verdict === 'failure');
+    if (reason) this.#open(reason);
+    else this.#scheduleDecision();
   }
 
   #probed(verdict: Verdict): void {
@@ -205,72 +184,42 @@ export class LocalBreaker {
     }
   }
 
-  /** Rate mode: decides the window ending with every bucket that has ended since the last decision. */
-  #decideRate(): void {
-    const { trip } = this.options;
-    if (trip.mode !== 'rate' || this.#state !== 'closed') return;
-    const lastEnded = Math.floor(this.options.now() / trip.bucketMs) - 1;
-    if (lastEnded <= this.#decidedBucket) return;
-    if (this.#window.size === 0) {
-      this.#decidedBucket = lastEnded;
-      this.#windowCalls = 0;
-      this.#failures = 0;
-      return;
-    }
-    const first = Math.max(this.#decidedBucket + 1, lastEnded - trip.buckets + 1);
-    for (let bucket = first; bucket <= lastEnded; bucket += 1) {
-      let calls = 0;
-      let failed = 0;
-      for (let b = bucket - trip.buckets + 1; b <= bucket; b += 1) {
-        const counts = this.#window.get(b);
-        if (!counts) continue;
-        calls += counts.successes + counts.failures;
-        failed += counts.failures;
-      }
-      this.#decidedBucket = bucket;
-      this.#windowCalls = calls;
-      this.#failures = failed;
-      if (calls >= trip.minCalls && rateReached(failed, calls, trip.thresholdPpm)) {
-        this.#open('failure rate reached');
-        return;
-      }
-    }
-    for (const bucket of this.#window.keys()) {
-      if (bucket <= lastEnded - trip.buckets + 1) this.#window.delete(bucket);
-    }
+  /** Lets the counter decide what time alone decides (windows that ended). */
+  #decide(): void {
+    if (this.#state !== 'closed') return;
+    const reason = this.#counter.decide();
+    if (reason) this.#open(reason);
   }
 
-  /** Rate mode: decides when the current bucket ends, so the state changes without traffic too. */
-  #scheduleDecision(trip: RateTrip): void {
+  /** Decides when the counter says time may decide, so the state changes without traffic too. */
+  #scheduleDecision(): void {
     if (this.#timer !== undefined) return;
-    const now = this.options.now();
-    const endOfBucket = (Math.floor(now / trip.bucketMs) + 1) * trip.bucketMs;
+    const at = this.#counter.nextDecisionAt();
+    if (at === undefined) return;
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
-        this.#decideRate();
-        if (this.#window.size > 0 && this.#state === 'closed') this.#scheduleDecision(trip);
+        this.#decide();
+        if (this.#state === 'closed') this.#scheduleDecision();
       },
-      Math.max(0, endOfBucket - now) + 1,
+      Math.max(0, at - this.options.now()) + 1,
     ).unref();
   }
 
-  #open(reason: string): void {
+  #open(reason: TransitionReason): void {
     this.#openCount += 1;
     this.#halfOpenAt = this.options.now() + openPeriodMs(this.options.open, this.#openCount);
-    this.#window.clear();
+    this.#counter.opened();
     this.#move('open', reason);
   }
 
   #close(): void {
-    this.#failures = 0;
-    this.#windowCalls = 0;
+    this.#counter.cleared();
     this.#openCount = 0;
     this.#halfOpenAt = 0;
-    this.#window.clear();
   }
 
-  #move(to: BreakerStateName, reason: string): void {
+  #move(to: BreakerStateName, reason: TransitionReason): void {
     const from = this.#state;
     this.#state = to;
     this.#term += 1;

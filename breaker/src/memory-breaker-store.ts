@@ -15,6 +15,7 @@ import type {
   OutcomeRun,
   ProbeRelease,
 } from './breaker-store';
+import type { TransitionReason } from './transition-reason';
 
 export interface MemoryBreakerStoreOptions {
   /** The store's clock, in epoch milliseconds (the Redis store's is Redis's `TIME`). */
@@ -244,18 +245,20 @@ export class MemoryBreakerStore implements BreakerStore {
     });
   }
 
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', reason: string): Promise<ScriptReply> {
+  force(keys: BreakerKeys, target: 'isolated' | 'closed', note = ''): Promise<ScriptReply> {
     return this.#run(keys, (now) => {
       const s = this.#load(keys);
       const from = s.state;
+      let reason: TransitionReason = 'reset by an operator';
       if (target === 'isolated') {
         if (s.state === 'isolated') return this.#reply(keys, s, now);
         s.state = 'isolated';
+        reason = 'isolated by an operator';
         this.#leases.delete(keys.probe);
       } else {
         this.#close(keys, s);
       }
-      const message = this.#commit(keys, s, now, from, reason, { newTerm: true });
+      const message = this.#commit(keys, s, now, from, reason, { newTerm: true, note });
       return this.#reply(keys, s, now, transitionOf(message));
     });
   }
@@ -325,8 +328,8 @@ export class MemoryBreakerStore implements BreakerStore {
     s: Stored,
     now: number,
     from: BreakerStateName,
-    reason: string,
-    { quiet = false, newTerm = false } = {},
+    reason: TransitionReason,
+    { quiet = false, newTerm = false, note = '' } = {},
   ): StateMessage {
     if (s.incarnation === 0) s.incarnation = now;
     s.version += 1;
@@ -341,6 +344,7 @@ export class MemoryBreakerStore implements BreakerStore {
       now,
       reason,
       ...(from === s.state ? {} : { from }),
+      ...(note === '' ? {} : { note }),
     };
     if (!quiet) this.#publish(keys.channel, message);
     return message;
@@ -351,7 +355,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s: Stored,
     now: number,
     from: BreakerStateName,
-    reason: string,
+    reason: TransitionReason,
   ): ScriptReply {
     const message = this.#commit(keys, s, now, from, reason);
     return this.#reply(keys, s, now, transitionOf(message));
@@ -403,6 +407,7 @@ const sameTerm = (s: Stored, term: Term): boolean =>
 const transitionOf = (message: StateMessage): ReplyExtra => ({
   ...(message.from === undefined ? {} : { from: message.from }),
   ...(message.reason === undefined ? {} : { reason: message.reason }),
+  ...(message.note === undefined ? {} : { note: message.note }),
 });
 
 function increment(counts: Map<string, number>, field: string, by: number): void {

@@ -1,4 +1,5 @@
 import { INITIAL_STATE, sameTerm, termOf, type ScriptReply, type Term } from './breaker-state';
+import type { TripReporter } from './trip-strategy';
 
 /** Sends one batch to the store; resolves with Redis's reply, or undefined when the store failed. */
 export type SendBatch<Batch> = (term: Term, batch: Batch) => Promise<ScriptReply | undefined>;
@@ -11,7 +12,7 @@ export type SendBatch<Batch> = (term: Term, batch: Batch) => Promise<ScriptReply
  * breaker's current one are dropped: they describe a breaker that no
  * longer exists.
  */
-export abstract class OutcomeReporter<Batch> {
+export abstract class OutcomeReporter<Batch> implements TripReporter {
   #term: Term = termOf(INITIAL_STATE);
   #sending: Promise<void> | undefined;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -21,10 +22,10 @@ export abstract class OutcomeReporter<Batch> {
 
   constructor(private readonly sendBatch: SendBatch<Batch>) {}
 
-  /** One call ended: `failed` says how it counts, `at` is when (Redis time). */
-  record(term: Term, failed: boolean, at: number): void {
+  /** One call of `term` ended: `failed` says how it counts. */
+  record(term: Term, failed: boolean): void {
     if (this.#disposed || !sameTerm(term, this.#term)) return;
-    if (this.add(failed, at)) this.#schedule();
+    if (this.add(failed)) this.#schedule();
   }
 
   /** The breaker moved to `term`; outcomes gathered in an earlier one are forgotten. */
@@ -57,7 +58,7 @@ export abstract class OutcomeReporter<Batch> {
   }
 
   /** Adds one outcome to the pending batch; false when it needs no write. */
-  protected abstract add(failed: boolean, at: number): boolean;
+  protected abstract add(failed: boolean): boolean;
   protected abstract hasPending(): boolean;
   /** Takes the pending batch, leaving nothing pending. */
   protected abstract take(): Batch;

@@ -29,8 +29,9 @@ export class RateReporter extends OutcomeReporter<BucketCounts[]> {
     super.dispose();
   }
 
-  protected add(failed: boolean, at: number): boolean {
-    const bucket = Math.floor(at / this.trip.bucketMs);
+  /** Counts the outcome in the bucket of the store's time now, when its call ended. */
+  protected add(failed: boolean): boolean {
+    const bucket = Math.floor(this.clock.now() / this.trip.bucketMs);
     let counts = this.#buckets.get(bucket);
     if (!counts) {
       counts = { bucket, successes: 0, failures: 0 };

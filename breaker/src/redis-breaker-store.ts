@@ -10,7 +10,13 @@ import {
   RECORD_RATE,
   RELEASE_PROBE,
 } from './breaker-scripts';
-import { parseSharedState, type ScriptReply, type StateMessage, type Term } from './breaker-state';
+import {
+  parseScriptReply,
+  parseStateMessage,
+  type ScriptReply,
+  type StateMessage,
+  type Term,
+} from './breaker-state';
 import type {
   BreakerStore,
   BucketCounts,
@@ -95,13 +101,7 @@ export class RedisBreakerStore implements BreakerStore {
       if (!subscriptions) return;
       let message: StateMessage;
       try {
-        const raw = JSON.parse(payload) as {
-          state: unknown;
-          now: unknown;
-          from?: StateMessage['from'];
-          reason?: string;
-        };
-        message = { ...raw, state: parseSharedState(raw.state), now: Number(raw.now) };
+        message = parseStateMessage(payload);
       } catch {
         return; // Not ours; the periodic read will correct any gap.
       }
@@ -231,8 +231,8 @@ export class RedisBreakerStore implements BreakerStore {
     ]);
   }
 
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', reason: string): Promise<ScriptReply> {
-    return this.#run(FORCE, keys, [target, reason]);
+  force(keys: BreakerKeys, target: 'isolated' | 'closed', note = ''): Promise<ScriptReply> {
+    return this.#run(FORCE, keys, [target, note]);
   }
 
   async close(): Promise<void> {
@@ -273,7 +273,6 @@ export class RedisBreakerStore implements BreakerStore {
     const json = oneRoundTrip
       ? await script.eval(this.#commands, scriptKeys, scriptArgs)
       : await script.run(this.#commands, scriptKeys, scriptArgs);
-    const raw = JSON.parse(json) as Omit<ScriptReply, 'state'> & { state: unknown };
-    return { ...raw, state: parseSharedState(raw.state) };
+    return parseScriptReply(json);
   }
 }

@@ -1,4 +1,5 @@
-import { openPeriodMs, rateReached, type OpenSettings, type TripSettings } from './breaker-options';
+import { openPeriodMs, type OpenSettings, type TripSettings } from './breaker-options';
+import { rateReached } from './rate-strategy';
 import type { BreakerStateName } from './breaker-state';
 import type { Verdict } from './judged-call';
 

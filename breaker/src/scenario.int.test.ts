@@ -17,6 +17,7 @@ import {
 import { instrumentBreaker } from './breaker-metrics';
 import type { BreakerStateName } from './breaker-state';
 import { RedisBreakerStore } from './redis-breaker-store';
+import { tripStrategy } from './breaker-options';
 import { LocalBreaker } from './local-breaker';
 import { monotonicNow } from './redis-clock';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';
@@ -132,7 +133,7 @@ describe('the same scenario on cockatiel, the shared breaker and its local stand
 
   it('the local breaker that stands in while Redis is away goes through the same states', async () => {
     const breaker = new LocalBreaker({
-      trip: { mode: 'consecutive', threshold: THRESHOLD },
+      trip: tripStrategy({ mode: 'consecutive', threshold: THRESHOLD }),
       open: { openMs: OPEN_MS, maxOpenMs: OPEN_MS, backoffFactor: 1 },
       isFailure: () => true,
       slowCallMs: Infinity,

@@ -1,6 +1,7 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import fc from 'fast-check';
 import type { OpenSettings, SharedCircuitBreakerOptions } from './breaker-options';
+import { ConsecutiveStrategy } from './consecutive-strategy';
 import { MemoryBreakerStore } from './memory-breaker-store';
 import {
   BreakerModel,
@@ -133,6 +134,37 @@ describe('replicas sharing one store', () => {
     await all[2]!.reset();
     await until(() => all.every((b) => b.state === 'closed'), 'every replica to close');
     expect(await all[0]!.execute(ok)).toBe('ok');
+  });
+
+  it('hear an isolate from an operator with its typed reason and the words given', async () => {
+    const store = new MemoryBreakerStore();
+    const [first, second] = await replicas(store, 2);
+    const seen: BreakerTransition[] = [];
+    second!.onTransition((t) => seen.push(t));
+    await first!.isolate('gateway maintenance');
+    await first!.reset();
+    await until(() => seen.length === 2, 'the other replica to hear both');
+    expect(seen).toEqual([
+      {
+        from: 'closed',
+        to: 'isolated',
+        reason: 'isolated by an operator',
+        scope: 'shared',
+        note: 'gateway maintenance',
+      },
+      { from: 'isolated', to: 'closed', reason: 'reset by an operator', scope: 'shared' },
+    ]);
+  });
+
+  it('take a trip strategy object as the trip', async () => {
+    const store = new MemoryBreakerStore();
+    const trip = new ConsecutiveStrategy({ mode: 'consecutive', threshold: 2 });
+    const [breaker] = await replicas(store, 1, { trip });
+    expect(breaker!.options.trip).toBe(trip);
+    for (let i = 0; i < 2; i += 1) await outcome(breaker!.execute(boom));
+    await breaker!.flush();
+    await until(() => breaker!.state === 'open', 'the breaker to open');
+    expect(breaker!.snapshot().mode).toBe('consecutive');
   });
 
   it('tell where each transition comes from', async () => {

@@ -25,7 +25,6 @@ import {
   type Term,
 } from './breaker-state';
 import type { BreakerStore } from './breaker-store';
-import { ConsecutiveReporter } from './consecutive-reporter';
 import { isAnyFailure } from './failure-classifier';
 import {
   runJudged,
@@ -37,8 +36,9 @@ import {
 } from './judged-call';
 import { LocalBreaker } from './local-breaker';
 import { ProbeLedger } from './probe-ledger';
-import { RateReporter } from './rate-reporter';
 import { RedisClock } from './redis-clock';
+import type { TransitionReason } from './transition-reason';
+import type { TripReporter } from './trip-strategy';
 
 /**
  * Where a transition of the state this replica enforces comes from:
@@ -53,8 +53,10 @@ export type TransitionScope = 'shared' | 'local';
 export interface BreakerTransition {
   from: BreakerStateName;
   to: BreakerStateName;
-  /** What caused it: `failure threshold reached`, `probe success`, `store unavailable`, an operator's words… */
-  reason: string;
+  /** What caused it. */
+  reason: TransitionReason;
+  /** An operator's words, on an isolate or a reset that gave some. */
+  note?: string;
   scope: TransitionScope;
 }
 
@@ -82,7 +84,8 @@ export interface BreakerSnapshot {
   replica: string;
   /** `redis` while the shared state is in use; `local` while this replica runs its in-process fallback. */
   store: 'redis' | 'local';
-  mode: 'consecutive' | 'rate';
+  /** The trip strategy's name (`consecutive`, `rate`). */
+  mode: string;
   openedAt: string | null;
   /** When the current open period ends and one probe may run. */
   halfOpenAt: string | null;
@@ -161,10 +164,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly onStoreChange = this.#storeEmitter.addListener;
 
   readonly #clock = new RedisClock();
-  readonly #reporter: ConsecutiveReporter | RateReporter;
+  readonly #reporter: TripReporter;
   readonly #ledger: ProbeLedger;
   readonly #releases = new Set<Promise<void>>();
-  readonly #rateMode: boolean;
   /** Views of the empty state (incarnation 0), and the incarnation each became (-1: none). */
   readonly #grewInto = new WeakMap<Term, number>();
   #view: SharedBreakerState = INITIAL_STATE;
@@ -191,36 +193,15 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     this.#ledger = new ProbeLedger(this.options.replica, this.options.probeLeaseMs, () =>
       this.#clock.now(),
     );
-    const { trip, open } = this.options;
-    this.#rateMode = trip.mode === 'rate';
-    const budget = store.operationTimeoutMs;
-    this.#reporter =
-      trip.mode === 'consecutive'
-        ? new ConsecutiveReporter(
-            (term, runs) =>
-              this.#write(() => this.store.recordConsecutive(this.keys, term, runs, trip, open)),
-            trip.threshold,
-            () => this.#view.failures,
-          )
-        : new RateReporter(
-            (term, buckets) =>
-              this.#write(() =>
-                this.store.recordRate(
-                  this.keys,
-                  term,
-                  buckets,
-                  trip,
-                  // By then every replica has sent, and Redis has run, what happened in a
-                  // bucket: the flush or a write in flight, the write on its way, and the
-                  // replica's clock error (at most half a round trip, within a budget).
-                  Math.max(this.options.flushIntervalMs, budget) + 2 * budget,
-                  open,
-                ),
-              ),
-            trip,
-            this.options.flushIntervalMs,
-            this.#clock,
-          );
+    this.#reporter = this.options.trip.createReporter({
+      store,
+      keys: this.keys,
+      open: this.options.open,
+      flushIntervalMs: this.options.flushIntervalMs,
+      clock: this.#clock,
+      write: (operation) => this.#write(operation),
+      sharedFailures: () => this.#view.failures,
+    });
     this.#local = this.#newLocal();
   }
 
@@ -289,8 +270,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   }
 
   /** Holds the breaker open on every replica until {@link SharedCircuitBreaker.reset}. Fails if Redis cannot be reached. */
-  async isolate(reason = 'isolated by an operator'): Promise<void> {
-    await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', reason));
+  async isolate(note?: string): Promise<void> {
+    await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', note));
   }
 
   /**
@@ -298,8 +279,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
    * term (outcomes of calls started before do not count). Fails if Redis
    * cannot be reached.
    */
-  async reset(reason = 'reset by an operator'): Promise<void> {
-    await this.#guardedStoreCall(() => this.store.force(this.keys, 'closed', reason));
+  async reset(note?: string): Promise<void> {
+    await this.#guardedStoreCall(() => this.store.force(this.keys, 'closed', note));
   }
 
   /** The shared state as Redis holds it now (one read, within the store's time budget). */
@@ -383,8 +364,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   #record(term: Term, failed: boolean): void {
     const grewInto = term.incarnation === 0 ? this.#grewInto.get(term) : undefined;
     const resolved = grewInto === undefined ? term : { incarnation: grewInto, epoch: term.epoch };
-    // Only rate mode places outcomes in time.
-    this.#reporter.record(resolved, failed, this.#rateMode ? this.#clock.now() : 0);
+    this.#reporter.record(resolved, failed);
   }
 
   async #probe<T>(fn: Protected<T>, signal: AbortSignal): Promise<T> {
@@ -502,7 +482,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     // Redis answers with what it holds now. Older than what this replica knew when it asked
     // means Redis went back (a restart from a snapshot, a failover to a lagging replica).
     const wentBack = compareWritten(reply.state, viewWhenSent) < 0;
-    this.#learn(reply.state, reply.reason ?? 'learned from Redis', wentBack);
+    this.#learn(reply.state, wentBack, reply.reason ?? 'read from the store', reply.note);
     return reply;
   }
 
@@ -522,7 +502,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const wentBack =
       this.#lastMessage !== undefined && compareWritten(message.state, this.#lastMessage) < 0;
     this.#lastMessage = message.state;
-    this.#learn(message.state, message.reason ?? 'announced', wentBack);
+    this.#learn(message.state, wentBack, message.reason ?? 'announced', message.note);
   }
 
   /**
@@ -530,7 +510,12 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
    * order: a state older than the view is ignored, unless it proves that
    * Redis went back, in which case what Redis holds now is the truth.
    */
-  #learn(state: SharedBreakerState, reason: string, wentBack: boolean): void {
+  #learn(
+    state: SharedBreakerState,
+    wentBack: boolean,
+    reason: TransitionReason,
+    note: string | undefined,
+  ): void {
     if (state.probeOwner !== '' && this.#ledger.owns(state.probeOwner))
       this.#release(state.probeOwner);
     const previous = this.#view;
@@ -540,7 +525,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     if (previous.incarnation === 0) this.#grewInto.set(previous, state.incarnation || -1);
     this.#reporter.termChanged(termOf(state));
     if (this.#storeUp)
-      this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local');
+      this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local', note);
   }
 
   async #sync(): Promise<void> {
@@ -615,14 +600,20 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     return local;
   }
 
-  #refreshEffective(reason: string, scope: TransitionScope): void {
+  #refreshEffective(reason: TransitionReason, scope: TransitionScope, note?: string): void {
     let next: BreakerStateName;
     if (this.#storeUp) next = this.#view.state;
     else next = this.#local ? this.#local.state : 'open';
     const from = this.#effective;
     if (next === from) return;
     this.#effective = next;
-    const transition = { from, to: next, reason, scope };
+    const transition: BreakerTransition = {
+      from,
+      to: next,
+      reason,
+      scope,
+      ...(note === undefined ? {} : { note }),
+    };
     this.#transitionEmitter.emit(transition);
     this.#stateEmitter.emit(next);
     if (next === 'open' || next === 'isolated') this.#breakEmitter.emit(transition);

@@ -167,16 +167,26 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
     it('isolates and resets for everyone, a reset starting a new term', async () => {
       await probing('holder');
       const isolated = await store.force(keys, 'isolated', 'maintenance');
-      expect(isolated).toMatchObject({ from: 'half_open', reason: 'maintenance' });
+      expect(isolated).toMatchObject({
+        from: 'half_open',
+        reason: 'isolated by an operator',
+        note: 'maintenance',
+      });
       expect(isolated.state).toMatchObject({ state: 'isolated', probeOwner: '' });
       expect((await store.acquireProbe(keys, 'anyone', 5_000)).granted).toBe(false);
       const again = await store.force(keys, 'isolated', 'again');
       expect(again.state.version).toBe(isolated.state.version);
 
       const reset = await store.force(keys, 'closed', 'back');
+      expect(reset).toMatchObject({
+        from: 'isolated',
+        reason: 'reset by an operator',
+        note: 'back',
+      });
       expect(reset.state).toMatchObject({ state: 'closed', failures: 0, openCount: 0 });
-      const resetAgain = await store.force(keys, 'closed', 'once more');
+      const resetAgain = await store.force(keys, 'closed');
       expect(resetAgain.from).toBeUndefined();
+      expect(resetAgain.note).toBeUndefined();
       expect(resetAgain.state.epoch).toBe(reset.state.epoch + 1);
     });
 

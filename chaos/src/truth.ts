@@ -1,6 +1,6 @@
 import {
   isStale,
-  parseSharedState,
+  parseStateMessage,
   RECONNECT_MAX_MS,
   type BreakerKeys,
   type RedisBreakerStore,
@@ -51,8 +51,7 @@ export class TruthRecorder {
       this.forget();
     });
     this.#subscriber.on('message', (_channel: string, payload: string) => {
-      const raw = JSON.parse(payload) as Omit<StateMessage, 'state'> & { state: unknown };
-      this.#onMessage({ ...raw, state: parseSharedState(raw.state) });
+      this.#onMessage(parseStateMessage(payload));
     });
   }
 

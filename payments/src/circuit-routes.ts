@@ -47,8 +47,8 @@ export function circuitRouter(
           'this replica runs without its circuit breaker (BREAKER_ENABLED=false)',
         );
       try {
-        if (action === 'isolate') await breaker.isolate(reason ?? 'isolated through the admin API');
-        else await breaker.reset(reason ?? 'reset through the admin API');
+        if (action === 'isolate') await breaker.isolate(reason);
+        else await breaker.reset(reason);
       } catch {
         throw new HttpError(
           503,

@@ -112,8 +112,8 @@ export async function startGatewayRoute({
     return new GatewayRoute(name, breaker, client, config.GATEWAY_TIMEOUT_MS, false);
   }
   instrumentBreaker(breaker, metrics.registry);
-  breaker.onTransition(({ from, to, reason }) => {
-    logger.info('circuit breaker transition', { breaker: name, from, to, reason });
+  breaker.onTransition(({ from, to, reason, scope, note }) => {
+    logger.info('circuit breaker transition', { breaker: name, from, to, reason, scope, note });
   });
   breaker.onStoreChange(({ up, error }) => {
     if (up) logger.info('circuit breaker re-joined the shared state in Redis', { breaker: name });
