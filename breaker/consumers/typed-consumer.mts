@@ -10,6 +10,8 @@ import {
   type BreakerTransition,
   type SharedCircuitBreakerOptions,
 } from '@cb-lab/shared-breaker';
+import { instrumentBreaker } from '@cb-lab/shared-breaker/prometheus';
+import { Registry } from 'prom-client';
 
 const options: SharedCircuitBreakerOptions = {
   name: `consumer-ts-${process.pid}`,
@@ -19,6 +21,8 @@ const options: SharedCircuitBreakerOptions = {
 };
 const store = new RedisBreakerStore(process.env['REDIS_URL'] ?? 'redis://localhost:6379');
 const breaker = new SharedCircuitBreaker(store, options);
+const registry = new Registry();
+instrumentBreaker(breaker, registry);
 const transitions: BreakerTransition[] = [];
 breaker.onTransition((transition) => transitions.push(transition));
 await breaker.start();
@@ -49,6 +53,7 @@ console.log(
     closed: breaker.state,
     shared: (await breaker.readShared()).state,
     transitions: transitions.map(({ from, to }) => `${from}>${to}`),
+    metrics: (await registry.metrics()).includes('circuit_breaker_transitions_total{'),
   }),
 );
 breaker.dispose();

@@ -1,4 +1,5 @@
 import { openPeriodMs, resolveOptions } from './breaker-options';
+import { ConsecutiveStrategy } from './consecutive-strategy';
 import { rateReached, RateStrategy } from './rate-strategy';
 
 const defaults = { replica: 'r', isFailure: () => true };
@@ -46,6 +47,27 @@ describe('breaker options', () => {
         defaults,
       ),
     ).toThrow('maxOpenMs');
+    // Longer than a Node.js timer keeps: it would fire at once.
+    expect(() =>
+      resolveOptions(
+        { ...base, syncIntervalMs: 2 ** 31, trip: { mode: 'consecutive', threshold: 1 } },
+        defaults,
+      ),
+    ).toThrow('syncIntervalMs must be at most 2147483647');
+  });
+
+  it('checks strategy objects built from settings too', () => {
+    expect(() => new ConsecutiveStrategy({ mode: 'consecutive', threshold: 1.5 })).toThrow(
+      'trip.threshold',
+    );
+    const rate = { mode: 'rate', thresholdPpm: 500_000, minCalls: 1, bucketMs: 10, buckets: 10 };
+    expect(() => new RateStrategy({ ...rate, mode: 'rate', thresholdPpm: 2_000_000 })).toThrow(
+      'trip.thresholdPpm',
+    );
+    expect(() => new RateStrategy({ ...rate, mode: 'rate', buckets: 0 })).toThrow('trip.buckets');
+    expect(() => new RateStrategy({ ...rate, mode: 'rate', bucketMs: 0.5 })).toThrow(
+      'trip.bucketMs',
+    );
   });
 
   it('compares rates on integers: 55 of 100 reaches 55 %, 54 does not', () => {

@@ -1,3 +1,4 @@
+import { positive } from './checks';
 import { ConsecutiveStrategy } from './consecutive-strategy';
 import { RateStrategy } from './rate-strategy';
 import type { TripStrategy } from './trip-strategy';
@@ -96,15 +97,6 @@ export interface ResolvedOptions extends Required<
 /** The open period after the `openCount`-th opening since the breaker last closed. */
 export const openPeriodMs = (open: OpenSettings, openCount: number): number =>
   Math.floor(Math.min(open.openMs * open.backoffFactor ** (openCount - 1), open.maxOpenMs));
-
-const positive = (name: string, value: number, integer = false): number => {
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new RangeError(
-      `${name} must be a positive ${integer ? 'integer' : 'number'} (got ${value})`,
-    );
-  }
-  return value;
-};
 
 /** The strategy for a trip setting, checked; a strategy object is taken as it is. */
 export function tripStrategy(trip: ConsecutiveFailures | FailureRate | TripStrategy): TripStrategy {

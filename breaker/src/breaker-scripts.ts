@@ -32,7 +32,12 @@ local function load()
   for _, f in ipairs(NUMBERS) do s[f] = 0 end
   local raw = redis.call('HGETALL', STATE)
   for i = 1, #raw, 2 do
-    if raw[i] == 'state' then s.state = raw[i + 1] else s[raw[i]] = tonumber(raw[i + 1]) end
+    local field = raw[i]
+    if field == 'state' or field == 'changeReason' or field == 'changeNote' then
+      s[field] = raw[i + 1]
+    else
+      s[field] = tonumber(raw[i + 1])
+    end
   end
   return s
 end
@@ -45,7 +50,8 @@ local function view(s, now)
   out.writtenAt = string.format('%.0f', s.writtenAt)
   if s.state == 'half_open' then
     local ttl = redis.call('PTTL', PROBE)
-    if ttl > 0 then
+    -- 0: the lease expires this very millisecond, and still stands until it has passed.
+    if ttl >= 0 then
       out.probeLeaseUntil = now + ttl
       out.probeOwner = redis.call('GET', PROBE)
     end
@@ -53,8 +59,14 @@ local function view(s, now)
   return out
 end
 
+-- Every reply says why the state last changed (and the operator's words, if any), so a replica
+-- that learns of a change from a reply before the message still knows its reason.
 local function reply(s, now, extra)
   local out = extra or {}
+  if out.reason == nil and s.changeReason then
+    out.reason = s.changeReason
+    if s.changeNote ~= '' then out.note = s.changeNote end
+  end
   out.state = view(s, now)
   out.now = now
   return cjson.encode(out)
@@ -72,11 +84,19 @@ local function commit(s, now, from, reason, quiet, newTerm, note)
   if from ~= s.state or newTerm then
     s.epoch = s.epoch + 1
     s.changedAt = now
+    s.changeReason = reason
+    s.changeNote = note or ''
   end
   local fields = {'state', s.state}
   for _, f in ipairs(NUMBERS) do
     fields[#fields + 1] = f
     fields[#fields + 1] = s[f]
+  end
+  if s.changeReason then
+    fields[#fields + 1] = 'changeReason'
+    fields[#fields + 1] = s.changeReason
+    fields[#fields + 1] = 'changeNote'
+    fields[#fields + 1] = s.changeNote
   end
   redis.call('HSET', STATE, unpack(fields))
   local message = {state = view(s, now), now = now, reason = reason}

@@ -1,4 +1,11 @@
-import { compareWritten, INITIAL_STATE, parseSharedState, sameTerm } from './breaker-state';
+import {
+  compareWritten,
+  INITIAL_STATE,
+  parseScriptReply,
+  parseSharedState,
+  parseStateMessage,
+  sameTerm,
+} from './breaker-state';
 
 describe('the order of states Redis wrote', () => {
   const state = (writtenAt: number, version: number) => ({
@@ -34,5 +41,50 @@ describe('parsing a state from Redis', () => {
       probeOwner: 'r#1',
       epoch: 0,
     });
+  });
+});
+
+describe('parsing messages and replies', () => {
+  const state = { state: 'open', epoch: 2, version: 3, writtenAt: '1700000000000001' };
+
+  it('takes the reasons the store gives, and the operator words as the note', () => {
+    const message = parseStateMessage(
+      JSON.stringify({
+        state,
+        now: 5,
+        from: 'closed',
+        reason: 'isolated by an operator',
+        note: 'maintenance',
+      }),
+    );
+    expect(message).toMatchObject({
+      now: 5,
+      from: 'closed',
+      reason: 'isolated by an operator',
+      note: 'maintenance',
+    });
+    expect(message.state.writtenAt).toBe(1_700_000_000_000_001);
+  });
+
+  it('never takes what only a replica says, or words, for a reason', () => {
+    const replicaOnly = parseStateMessage(
+      JSON.stringify({ state, now: 5, reason: 'store unavailable' }),
+    );
+    expect(replicaOnly.reason).toBeUndefined();
+    // An older store put the operator's words where the reason goes: they become the note.
+    const words = parseScriptReply(JSON.stringify({ state, now: 5, reason: 'deploying v2' }));
+    expect(words).toMatchObject({ note: 'deploying v2' });
+    expect(words.reason).toBeUndefined();
+  });
+
+  it('keeps only the reply fields with their types', () => {
+    const reply = parseScriptReply(
+      JSON.stringify({ state, now: 5, granted: true, stale: 'yes', decideAt: 99, from: 'nowhere' }),
+    );
+    expect(reply).toEqual({ state: expect.any(Object), now: 5, granted: true, decideAt: 99 });
+    expect(() => parseScriptReply('[]')).toThrow();
+    expect(() => parseScriptReply(JSON.stringify({ state: { state: 'ajar' }, now: 1 }))).toThrow(
+      'unknown breaker state',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { isTransitionReason, type TransitionReason } from './transition-reason';
+import { isStoreReason, type StoreReason } from './transition-reason';
 
 /** The four states of a breaker, as stored in Redis and shown everywhere. */
 export type BreakerStateName = 'closed' | 'open' | 'half_open' | 'isolated';
@@ -75,7 +75,8 @@ export interface ScriptReply {
   now: number;
   /** The state before and why, when the script made a transition. */
   from?: BreakerStateName;
-  reason?: TransitionReason;
+  /** Why the state last changed: this script's change, or the last one before it. */
+  reason?: StoreReason;
   /** An operator's words on an isolate or a reset. */
   note?: string;
   /** acquireProbe: whether this caller holds the probe lease. */
@@ -91,7 +92,7 @@ export interface StateMessage {
   state: SharedBreakerState;
   now: number;
   from?: BreakerStateName;
-  reason?: TransitionReason;
+  reason?: StoreReason;
   /** An operator's words on an isolate or a reset. */
   note?: string;
 }
@@ -129,14 +130,22 @@ export function parseSharedState(raw: unknown): SharedBreakerState {
   return state;
 }
 
-/** The transition fields of a message or a reply; a reason this version does not know is left out. */
+/**
+ * The transition fields of a message or a reply. A reason this version does
+ * not know is kept as the note (a store of an older version put an
+ * operator's words there), never taken for a reason.
+ */
 function parseChange(
   record: Record<string, unknown>,
 ): Pick<StateMessage, 'from' | 'reason' | 'note'> {
+  const { from, reason, note } = record;
+  const known = isStoreReason(reason);
+  const words =
+    typeof note === 'string' ? note : typeof reason === 'string' && !known ? reason : undefined;
   return {
-    ...(isStateName(record.from) ? { from: record.from } : {}),
-    ...(isTransitionReason(record.reason) ? { reason: record.reason } : {}),
-    ...(typeof record.note === 'string' ? { note: record.note } : {}),
+    ...(isStateName(from) ? { from } : {}),
+    ...(known ? { reason } : {}),
+    ...(words === undefined ? {} : { note: words }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ConsecutiveTrip } from './breaker-options';
+import { positive } from './checks';
 import { ConsecutiveReporter } from './consecutive-reporter';
 import type { TransitionReason } from './transition-reason';
 import type { TripCounter, TripReporting, TripStrategy } from './trip-strategy';
@@ -10,7 +11,9 @@ import type { TripCounter, TripReporting, TripStrategy } from './trip-strategy';
 export class ConsecutiveStrategy implements TripStrategy {
   readonly mode = 'consecutive';
 
-  constructor(readonly settings: ConsecutiveTrip) {}
+  constructor(readonly settings: ConsecutiveTrip) {
+    positive('trip.threshold', settings.threshold, true);
+  }
 
   createReporter(reporting: TripReporting): ConsecutiveReporter {
     const { store, keys, open } = reporting;

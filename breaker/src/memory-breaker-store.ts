@@ -15,7 +15,7 @@ import type {
   OutcomeRun,
   ProbeRelease,
 } from './breaker-store';
-import type { TransitionReason } from './transition-reason';
+import type { StoreReason } from './transition-reason';
 
 export interface MemoryBreakerStoreOptions {
   /** The store's clock, in epoch milliseconds (the Redis store's is Redis's `TIME`). */
@@ -58,8 +58,11 @@ export class MemoryBreakerStore implements BreakerStore {
   readonly #hashes = new Map<string, Stored>();
   readonly #windows = new Map<string, Window>();
   readonly #leases = new Map<string, Lease>();
+  /** Why each breaker's state last changed, and the operator's words (the hash's change fields). */
+  readonly #changes = new Map<string, { reason: StoreReason; note: string }>();
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
   #available = true;
+  #closed = false;
 
   constructor({ now = Date.now, operationTimeoutMs = 100 }: MemoryBreakerStoreOptions = {}) {
     this.#now = now;
@@ -75,11 +78,17 @@ export class MemoryBreakerStore implements BreakerStore {
         queueMicrotask(() => (available ? subscription.onSubscribed?.() : subscription.onLost?.()));
   }
 
-  /** Forgets every breaker's state, as a Redis restarted without persistence would. */
+  /**
+   * Restarts the store without persistence: every breaker's state is
+   * forgotten, and subscriptions drop and come back, as with a Redis restart.
+   */
   clear(): void {
+    this.setAvailable(false);
     this.#hashes.clear();
     this.#windows.clear();
     this.#leases.clear();
+    this.#changes.clear();
+    this.setAvailable(true);
   }
 
   ready(): Promise<void> {
@@ -249,7 +258,7 @@ export class MemoryBreakerStore implements BreakerStore {
     return this.#run(keys, (now) => {
       const s = this.#load(keys);
       const from = s.state;
-      let reason: TransitionReason = 'reset by an operator';
+      let reason: StoreReason = 'reset by an operator';
       if (target === 'isolated') {
         if (s.state === 'isolated') return this.#reply(keys, s, now);
         s.state = 'isolated';
@@ -263,13 +272,16 @@ export class MemoryBreakerStore implements BreakerStore {
     });
   }
 
+  /** Ends every subscription; operations reject from now on, as on a closed connection. */
   close(): Promise<void> {
     this.#channels.clear();
+    this.#closed = true;
     return Promise.resolve();
   }
 
   /** Runs one operation atomically (nothing else runs meanwhile in this process). */
   #run(keys: BreakerKeys, operation: (now: number) => ScriptReply): Promise<ScriptReply> {
+    if (this.#closed) return Promise.reject(new Error('the memory store is closed'));
     if (!this.#available)
       return Promise.reject(new Error(`the memory store is unavailable (${keys.state})`));
     // An operation that throws rejects, as a failed script does.
@@ -288,7 +300,8 @@ export class MemoryBreakerStore implements BreakerStore {
 
   #lease(keys: BreakerKeys, now: number): Lease | undefined {
     const lease = this.#leases.get(keys.probe);
-    if (lease && lease.expiresAt <= now) {
+    // Redis keeps a key until its expiry time has passed, not at it.
+    if (lease && lease.expiresAt < now) {
       this.#leases.delete(keys.probe);
       return undefined;
     }
@@ -297,7 +310,7 @@ export class MemoryBreakerStore implements BreakerStore {
 
   #window(keys: BreakerKeys, now: number): Window {
     let window = this.#windows.get(keys.window);
-    if (!window || window.expiresAt <= now) {
+    if (!window || window.expiresAt < now) {
       window = { counts: new Map(), expiresAt: Infinity };
       this.#windows.set(keys.window, window);
     }
@@ -314,8 +327,14 @@ export class MemoryBreakerStore implements BreakerStore {
     };
   }
 
+  /** Every reply says why the state last changed, so a reply that comes first still tells it. */
   #reply(keys: BreakerKeys, s: Stored, now: number, extra: ReplyExtra = {}): ScriptReply {
-    return { ...extra, state: this.#view(keys, s, now), now };
+    const change = this.#changes.get(keys.state);
+    const why =
+      extra.reason === undefined && change
+        ? { reason: change.reason, ...(change.note === '' ? {} : { note: change.note }) }
+        : {};
+    return { ...extra, ...why, state: this.#view(keys, s, now), now };
   }
 
   /**
@@ -328,7 +347,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s: Stored,
     now: number,
     from: BreakerStateName,
-    reason: TransitionReason,
+    reason: StoreReason,
     { quiet = false, newTerm = false, note = '' } = {},
   ): StateMessage {
     if (s.incarnation === 0) s.incarnation = now;
@@ -337,6 +356,7 @@ export class MemoryBreakerStore implements BreakerStore {
     if (from !== s.state || newTerm) {
       s.epoch += 1;
       s.changedAt = now;
+      this.#changes.set(keys.state, { reason, note });
     }
     this.#hashes.set(keys.state, { ...s });
     const message: StateMessage = {
@@ -355,7 +375,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s: Stored,
     now: number,
     from: BreakerStateName,
-    reason: TransitionReason,
+    reason: StoreReason,
   ): ScriptReply {
     const message = this.#commit(keys, s, now, from, reason);
     return this.#reply(keys, s, now, transitionOf(message));

@@ -1,4 +1,5 @@
 import type { RateTrip } from './breaker-options';
+import { positive } from './checks';
 import { RateReporter } from './rate-reporter';
 import type { TransitionReason } from './transition-reason';
 import type { TripCounter, TripReporting, TripStrategy } from './trip-strategy';
@@ -15,7 +16,16 @@ export const rateReached = (failed: number, calls: number, thresholdPpm: number)
 export class RateStrategy implements TripStrategy {
   readonly mode = 'rate';
 
-  constructor(readonly settings: RateTrip) {}
+  /** Checks the settings as the store will use them: integers only. */
+  constructor(readonly settings: RateTrip) {
+    const ppm = positive('trip.thresholdPpm', settings.thresholdPpm, true);
+    if (ppm > 1_000_000)
+      throw new RangeError(`trip.thresholdPpm must be at most 1000000 (got ${ppm})`);
+    positive('trip.minCalls', settings.minCalls, true);
+    positive('trip.bucketMs', settings.bucketMs, true);
+    const buckets = positive('trip.buckets', settings.buckets, true);
+    if (buckets > 100) throw new RangeError(`trip.buckets must be at most 100 (got ${buckets})`);
+  }
 
   createReporter(reporting: TripReporting): RateReporter {
     const { store, keys, open, flushIntervalMs } = reporting;

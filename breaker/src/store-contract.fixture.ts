@@ -233,6 +233,28 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
       expect(decided.state).toMatchObject({ state: 'open', openCount: 1, calls: 5, failures: 4 });
     });
 
+    it('tells in every reply why the state last changed, and the words given', async () => {
+      await probing('holder');
+      expect((await store.read(keys)).reason).toBe('open period over');
+      await store.force(keys, 'isolated', 'gateway maintenance');
+      expect(await store.read(keys)).toMatchObject({
+        reason: 'isolated by an operator',
+        note: 'gateway maintenance',
+      });
+      await store.force(keys, 'closed');
+      const { state, reason, note } = await store.read(keys);
+      expect({ reason, note }).toEqual({ reason: 'reset by an operator', note: undefined });
+      // Counts change, the reason of the state stays.
+      const counted = await store.recordConsecutive(
+        keys,
+        termOf(state),
+        [{ kind: 'failure', count: 1 }],
+        THREE,
+        OPEN,
+      );
+      expect(counted.reason).toBe('reset by an operator');
+    });
+
     it('announces every change but window counts, in order, with what it was', async () => {
       await probing('holder');
       await store.releaseProbe(keys, 'holder', 'success', OPEN);

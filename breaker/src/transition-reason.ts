@@ -1,8 +1,8 @@
 /**
- * Why the state a replica enforces changed. The store's decisions give the
- * first ones; the replica adds the last four for what it saw on its own.
+ * Why the state a replica enforces changed: the store's decisions give
+ * these; a replica adds four of its own (below).
  */
-export const TRANSITION_REASONS = [
+export const STORE_REASONS = [
   /** Consecutive trip: the cluster's consecutive failures reached the threshold. */
   'failure threshold reached',
   /** Rate trip: a settled window held enough calls, and enough of them failed. */
@@ -21,6 +21,10 @@ export const TRANSITION_REASONS = [
   'outcomes recorded',
   /** Counts changed, the state did not (a rate window decided). */
   'window decided',
+] as const;
+
+/** What only a replica says, of what it saw on its own. */
+const REPLICA_REASONS = [
   /** This replica could not reach the store: it decides alone. */
   'store unavailable',
   /** The store answers again: this replica follows the shared state. */
@@ -31,8 +35,17 @@ export const TRANSITION_REASONS = [
   'announced',
 ] as const;
 
-export type TransitionReason = (typeof TRANSITION_REASONS)[number];
+/** Every reason a transition may give: the store's, then the replica's own. */
+export const TRANSITION_REASONS = [...STORE_REASONS, ...REPLICA_REASONS] as const;
 
-/** Whether `value` is a reason this version knows (the store's messages are checked with it). */
+export type TransitionReason = (typeof TRANSITION_REASONS)[number];
+/** A reason the store's decisions give (in replies and messages). */
+export type StoreReason = (typeof STORE_REASONS)[number];
+
+/** Whether `value` is a reason this version knows. */
 export const isTransitionReason = (value: unknown): value is TransitionReason =>
   typeof value === 'string' && (TRANSITION_REASONS as readonly string[]).includes(value);
+
+/** Whether `value` is a reason the store gives (what a message or a reply may carry). */
+export const isStoreReason = (value: unknown): value is StoreReason =>
+  typeof value === 'string' && (STORE_REASONS as readonly string[]).includes(value);
