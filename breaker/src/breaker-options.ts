@@ -1,4 +1,4 @@
-import { positive } from './checks';
+import { periodMs, positive } from './checks';
 import { ConsecutiveStrategy } from './consecutive-strategy';
 import { RateStrategy } from './rate-strategy';
 import type { TripStrategy } from './trip-strategy';
@@ -119,7 +119,7 @@ function resolveTrip(trip: ConsecutiveFailures | FailureRate): TripSettings {
     throw new RangeError(
       `trip.threshold must be a ratio above 0 (at least 0.000001) and at most 1 (got ${trip.threshold})`,
     );
-  const windowMs = positive('trip.windowMs', trip.windowMs, true);
+  const windowMs = periodMs('trip.windowMs', trip.windowMs);
   const buckets = positive('trip.buckets', trip.buckets ?? 10, true);
   if (buckets > 100) throw new RangeError(`trip.buckets must be at most 100 (got ${buckets})`);
   if (windowMs < buckets)
@@ -138,8 +138,8 @@ export function resolveOptions(
   options: SharedCircuitBreakerOptions,
   defaults: { replica: string; isFailure: (error: unknown) => boolean },
 ): ResolvedOptions {
-  const openMs = positive('openMs', options.openMs, true);
-  const maxOpenMs = positive('maxOpenMs', options.maxOpenMs ?? openMs, true);
+  const openMs = periodMs('openMs', options.openMs);
+  const maxOpenMs = periodMs('maxOpenMs', options.maxOpenMs ?? openMs);
   if (maxOpenMs < openMs)
     throw new RangeError(`maxOpenMs (${maxOpenMs}) must be at least openMs (${openMs})`);
   const backoffFactor = positive('backoffFactor', options.backoffFactor ?? 2);
@@ -154,10 +154,10 @@ export function resolveOptions(
     slowCallMs:
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),
     isFailure: options.isFailure ?? defaults.isFailure,
-    probeLeaseMs: positive('probeLeaseMs', options.probeLeaseMs ?? 10_000, true),
+    probeLeaseMs: periodMs('probeLeaseMs', options.probeLeaseMs ?? 10_000),
     whenStoreDown: options.whenStoreDown ?? 'local',
-    storeRetryMs: positive('storeRetryMs', options.storeRetryMs ?? 1_000, true),
-    syncIntervalMs: positive('syncIntervalMs', options.syncIntervalMs ?? 5_000, true),
-    flushIntervalMs: positive('flushIntervalMs', options.flushIntervalMs ?? 100, true),
+    storeRetryMs: periodMs('storeRetryMs', options.storeRetryMs ?? 1_000),
+    syncIntervalMs: periodMs('syncIntervalMs', options.syncIntervalMs ?? 5_000),
+    flushIntervalMs: periodMs('flushIntervalMs', options.flushIntervalMs ?? 100),
   };
 }

@@ -21,7 +21,7 @@ export class ConsecutiveStrategy implements TripStrategy {
       (term, runs) =>
         reporting.write(() => store.recordConsecutive(keys, term, runs, this.settings, open)),
       this.settings.threshold,
-      () => reporting.sharedFailures(),
+      reporting.sharedFailures,
     );
   }
 

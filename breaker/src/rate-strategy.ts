@@ -1,5 +1,5 @@
 import type { RateTrip } from './breaker-options';
-import { positive } from './checks';
+import { periodMs, positive } from './checks';
 import { RateReporter } from './rate-reporter';
 import type { TransitionReason } from './transition-reason';
 import type { TripCounter, TripReporting, TripStrategy } from './trip-strategy';
@@ -22,7 +22,7 @@ export class RateStrategy implements TripStrategy {
     if (ppm > 1_000_000)
       throw new RangeError(`trip.thresholdPpm must be at most 1000000 (got ${ppm})`);
     positive('trip.minCalls', settings.minCalls, true);
-    positive('trip.bucketMs', settings.bucketMs, true);
+    periodMs('trip.bucketMs', settings.bucketMs);
     const buckets = positive('trip.buckets', settings.buckets, true);
     if (buckets > 100) throw new RangeError(`trip.buckets must be at most 100 (got ${buckets})`);
   }

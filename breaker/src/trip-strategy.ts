@@ -16,8 +16,8 @@ export interface TripReporting {
   clock: RedisClock;
   /** Runs one write on the breaker's path for writes: undefined when the store failed. */
   write(operation: () => Promise<ScriptReply>): Promise<ScriptReply | undefined>;
-  /** The cluster's count of failures as this replica last saw it. */
-  sharedFailures(): number;
+  /** The cluster's count of failures as this replica last saw it (read on the hot path). */
+  sharedFailures: () => number;
 }
 
 /** Sends a strategy's outcomes to the shared state (see `OutcomeReporter`). */
