@@ -28,6 +28,19 @@ export interface ChannelSubscription {
 }
 
 /**
+ * The store was pointed at the wrong kind of server (a standalone URL that
+ * reaches a cluster node): a mistake to fix, not an outage to ride out.
+ * `ready()` rejects with it, and the breaker's `start()` throws it.
+ */
+export class StoreMisconfiguredError extends Error {
+  override readonly name = 'StoreMisconfiguredError';
+}
+
+/** Whether `error` is a {@link StoreMisconfiguredError}. */
+export const isStoreMisconfigured = (error: unknown): error is StoreMisconfiguredError =>
+  error instanceof StoreMisconfiguredError;
+
+/**
  * Where a shared breaker keeps its state: the one thing the state machine
  * talks to. Every method but `subscribe` is one atomic decision on the
  * shared state, taken on the store's clock, that answers the state after it
@@ -46,7 +59,10 @@ export interface ChannelSubscription {
 export interface BreakerStore {
   /** The budget of one operation, in milliseconds. */
   readonly operationTimeoutMs: number;
-  /** Resolves once the store can answer (or rejects when it cannot be reached in time). */
+  /**
+   * Resolves once the store can answer; rejects when it cannot be reached in
+   * time, or with {@link StoreMisconfiguredError} when it is the wrong kind.
+   */
   ready(): Promise<void>;
   /**
    * Follows a breaker's channel. `onSubscribed` runs each time the

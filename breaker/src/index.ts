@@ -22,18 +22,21 @@ export {
   type StateMessage,
   type Term,
 } from './breaker-state';
-export type {
-  BreakerStore,
-  BucketCounts,
-  ChannelSubscription,
-  OutcomeRun,
-  ProbeRelease,
+export {
+  isStoreMisconfigured,
+  StoreMisconfiguredError,
+  type BreakerStore,
+  type BucketCounts,
+  type ChannelSubscription,
+  type OutcomeRun,
+  type ProbeRelease,
 } from './breaker-store';
 export { MemoryBreakerStore, type MemoryBreakerStoreOptions } from './memory-breaker-store';
 export {
   RECONNECT_MAX_MS,
   RedisBreakerStore,
   type BreakerStoreOptions,
+  type RedisConnection,
 } from './redis-breaker-store';
 export type { BreakerContext, CallJudge, CallOutcome } from './judged-call';
 export {

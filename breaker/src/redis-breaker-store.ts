@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { BreakerKeys } from './breaker-keys';
 import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
 import {
@@ -17,12 +17,13 @@ import {
   type StateMessage,
   type Term,
 } from './breaker-state';
-import type {
-  BreakerStore,
-  BucketCounts,
-  ChannelSubscription,
-  OutcomeRun,
-  ProbeRelease,
+import {
+  StoreMisconfiguredError,
+  type BreakerStore,
+  type BucketCounts,
+  type ChannelSubscription,
+  type OutcomeRun,
+  type ProbeRelease,
 } from './breaker-store';
 import type { RedisScript } from './redis-script';
 
@@ -41,6 +42,39 @@ export interface BreakerStoreOptions {
 }
 
 /**
+ * Where the breaker's state lives: a standalone Redis (its URL, as a string
+ * or `{ url }`), or a Redis Cluster (seed nodes, `host:port`; the client
+ * learns the others and routes every script by the breaker's slot).
+ */
+export type RedisConnection =
+  | string
+  | { url: string }
+  | { clusterNodes: readonly string[]; username?: string; password?: string };
+
+function hostAndPort(node: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(node);
+  if (!match) throw new RangeError(`a cluster node is host:port (got ${JSON.stringify(node)})`);
+  return { host: match[1] as string, port: Number(match[2]) };
+}
+
+/** One connection to `connection`, standalone or cluster, with `options` for each node. */
+function connect(connection: RedisConnection, options: RedisOptions): Redis | Cluster {
+  if (typeof connection === 'string') return new Redis(connection, options);
+  if ('url' in connection) return new Redis(connection.url, options);
+  const { clusterNodes, username, password } = connection;
+  if (clusterNodes.length === 0) throw new RangeError('clusterNodes names no node');
+  const clusterOptions: ClusterOptions = {
+    redisOptions: { ...options, username, password },
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    // The client's own retries would hold a caller past the budget: the breaker retries.
+    maxRedirections: 3,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+    slotsRefreshTimeout: options.connectTimeout ?? 2_000,
+  };
+  return new Cluster(clusterNodes.map(hostAndPort), clusterOptions);
+}
+
+/**
  * The breaker's access to Redis: one connection for scripts, one for pub/sub
  * (a subscribed connection can run nothing else). Commands never queue
  * while Redis is away and never wait longer than the time budget, so a slow
@@ -52,14 +86,20 @@ export interface BreakerStoreOptions {
 export class RedisBreakerStore implements BreakerStore {
   /** The budget of one store operation, in milliseconds. */
   readonly operationTimeoutMs: number;
-  readonly #commands: Redis;
-  readonly #subscriber: Redis;
+  readonly #commands: Redis | Cluster;
+  readonly #subscriber: Redis | Cluster;
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
+  readonly #standalone: boolean;
+  readonly #connectTimeoutMs: number;
+  /** Set once a standalone connection turned out to reach a cluster node. */
+  #misconfigured: StoreMisconfiguredError | undefined;
 
   constructor(
-    url: string,
+    connection: RedisConnection,
     { operationTimeoutMs = 100, connectTimeoutMs = 2_000 }: BreakerStoreOptions = {},
   ) {
+    this.#standalone = typeof connection === 'string' || 'url' in connection;
+    this.#connectTimeoutMs = connectTimeoutMs;
     this.operationTimeoutMs = operationTimeoutMs;
     const common: RedisOptions = {
       connectTimeout: connectTimeoutMs,
@@ -67,7 +107,7 @@ export class RedisBreakerStore implements BreakerStore {
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
       lazyConnect: false,
     };
-    this.#commands = new Redis(url, {
+    this.#commands = connect(connection, {
       ...common,
       commandTimeout: operationTimeoutMs,
       enableOfflineQueue: false,
@@ -75,7 +115,7 @@ export class RedisBreakerStore implements BreakerStore {
     });
     // Subscriptions are made here on every `ready`, never while the connection is still
     // handshaking: a SUBSCRIBE sent then makes ioredis's ready check fail and is forgotten.
-    this.#subscriber = new Redis(url, {
+    this.#subscriber = connect(connection, {
       ...common,
       autoResubscribe: false,
       maxRetriesPerRequest: null,
@@ -109,8 +149,29 @@ export class RedisBreakerStore implements BreakerStore {
     });
   }
 
-  /** Resolves once the command connection is up (or rejects after the connect timeout). */
+  /**
+   * Resolves once the command connection is up (or rejects after the connect
+   * timeout). Rejects with {@link StoreMisconfiguredError} when a standalone
+   * URL reaches a Redis Cluster node: every script on a breaker whose slot
+   * lives elsewhere would fail, and the breaker would decide alone forever.
+   */
   async ready(): Promise<void> {
+    await this.#connected();
+    if (!this.#standalone) return;
+    if (this.#misconfigured) throw this.#misconfigured;
+    // A server that will not say (an ACL without INFO) is taken as standalone.
+    const info = await this.#commands.info('cluster').catch(() => '');
+    if (/^cluster_enabled:1/m.test(info)) {
+      this.#misconfigured = new StoreMisconfiguredError(
+        'the breaker store was given a standalone Redis URL that reaches a Redis Cluster node: ' +
+          'give the cluster nodes instead ({ clusterNodes: ["host:port", …] }), so that each ' +
+          "breaker's scripts are routed to the node holding its slot",
+      );
+      throw this.#misconfigured;
+    }
+  }
+
+  async #connected(): Promise<void> {
     if (this.#commands.status === 'ready') return;
     await new Promise<void>((resolve, reject) => {
       const onReady = () => {
@@ -124,7 +185,7 @@ export class RedisBreakerStore implements BreakerStore {
       const timer = setTimeout(() => {
         cleanup();
         reject(new Error('redis did not become ready in time'));
-      }, this.#commands.options.connectTimeout ?? 2_000);
+      }, this.#connectTimeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
         this.#commands.off('ready', onReady);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * A Lua script run by its SHA (EVALSHA), loading it with EVAL only when the
@@ -18,7 +18,7 @@ export class RedisScript<Result = unknown> {
   }
 
   async run(
-    redis: Redis,
+    redis: Redis | Cluster,
     keys: readonly string[],
     args: readonly (string | number)[] = [],
   ): Promise<Result> {
@@ -33,7 +33,7 @@ export class RedisScript<Result = unknown> {
 
   /** Runs the script in exactly one round trip, whether or not the server has it cached. */
   async eval(
-    redis: Redis,
+    redis: Redis | Cluster,
     keys: readonly string[],
     args: readonly (string | number)[] = [],
   ): Promise<Result> {
@@ -42,7 +42,7 @@ export class RedisScript<Result = unknown> {
   }
 
   /** Puts the script in the server's cache, so that the next {@link RedisScript.run} takes one round trip. */
-  async load(redis: Redis): Promise<void> {
+  async load(redis: Redis | Cluster): Promise<void> {
     await redis.script('LOAD', this.lua);
   }
 

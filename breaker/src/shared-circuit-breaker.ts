@@ -24,7 +24,7 @@ import {
   type StateMessage,
   type Term,
 } from './breaker-state';
-import type { BreakerStore } from './breaker-store';
+import { isStoreMisconfigured, type BreakerStore } from './breaker-store';
 import { isAnyFailure } from './failure-classifier';
 import {
   runJudged,
@@ -242,8 +242,13 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
         this.#storeFailed(new Error('the subscription to the breaker channel was lost'));
       },
     });
+    // A store that is down is ridden out (the breaker starts local); a misconfigured one is not.
     await Promise.race([Promise.all([firstSubscription, this.store.ready()]), delay(2_000)]).catch(
-      () => undefined,
+      (error: unknown) => {
+        if (!isStoreMisconfigured(error)) return;
+        this.dispose();
+        throw error;
+      },
     );
     started = true;
     await this.#sync();

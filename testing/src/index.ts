@@ -4,6 +4,7 @@ export { images } from './images';
 export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';
 export { startRedis, type TestRedis } from './redis';
+export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { Teardown } from './teardown';
 export { waitFor } from './wait-for';
 export { freePortRange } from './ports';
