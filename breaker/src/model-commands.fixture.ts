@@ -1,5 +1,6 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
 import fc from 'fast-check';
+import type { OpenSettings, SharedCircuitBreakerOptions } from './breaker-options';
 import type { BreakerStateName } from './breaker-state';
 import type { BreakerContext, Verdict } from './judged-call';
 import { monotonicNow } from './redis-clock';
@@ -241,6 +242,43 @@ export function sharedSubject(breaker: SharedCircuitBreaker): Subject {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
     },
   };
+}
+
+/** The open period does not grow here: the model follows what the store decides anyway. */
+const MODEL_OPEN: OpenSettings = { openMs: 120, maxOpenMs: 120, backoffFactor: 1 };
+
+/**
+ * Drives a shared breaker, one for each run, with every sequence fast-check
+ * makes of calls (succeeding, failing, not counted, cancelled, held across
+ * other commands), waits, isolate and reset, in consecutive mode with a
+ * threshold of 1 to 3, and checks it after each command against the
+ * reference model. `start` makes and starts the breaker with `options`.
+ */
+export async function assertFollowsTheModel(
+  start: (options: Partial<SharedCircuitBreakerOptions>) => Promise<SharedCircuitBreaker>,
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }),
+      breakerCommands(fc.constant(new Wait('open period')), 25),
+      async (threshold, cmds) => {
+        const breaker = await start({
+          trip: { mode: 'consecutive', threshold },
+          ...MODEL_OPEN,
+          isFailure: (error) => !(error instanceof Declined),
+        });
+        const world: World = {
+          subject: sharedSubject(breaker),
+          model: new BreakerModel({ mode: 'consecutive', threshold }, MODEL_OPEN),
+        };
+        await fc.asyncModelRun(() => ({ model: world, real: world }), cmds);
+        // A call still held ends here, so that nothing outlives the run.
+        await world.held?.end('success');
+        breaker.dispose();
+      },
+    ),
+    { numRuns: 100 },
+  );
 }
 
 export { BreakerModel };

@@ -125,22 +125,13 @@ describe('the packed package', () => {
       expect(stdout.trim()).toBe('');
     });
 
-    it('breaks and closes a breaker from CommonJS, with metrics', async () => {
-      expect(await consume(dir, 'consumer.cjs')).toEqual({
-        style: 'commonjs',
+    it.each([
+      ['CommonJS', 'consumer.cjs', 'commonjs'],
+      ['an ES module', 'consumer.mjs', 'esm'],
+    ])('breaks and closes a breaker from %s, with metrics', async (_style, file, style) => {
+      expect(await consume(dir, file)).toEqual({
+        style,
         // The consumer ran on the Node.js running this test (20, 22 or 24).
-        node: process.versions.node,
-        seen: ['failed', 'failed', 'rejected'],
-        opened: 'open',
-        closed: 'closed',
-        shared: 'closed',
-        metrics: true,
-      });
-    });
-
-    it('breaks and closes a breaker from an ES module, with metrics', async () => {
-      expect(await consume(dir, 'consumer.mjs')).toEqual({
-        style: 'esm',
         node: process.versions.node,
         seen: ['failed', 'failed', 'rejected'],
         opened: 'open',

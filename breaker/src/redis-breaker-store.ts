@@ -91,8 +91,8 @@ export class RedisBreakerStore implements BreakerStore {
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
   readonly #standalone: boolean;
   readonly #connectTimeoutMs: number;
-  /** Set once a standalone connection turned out to reach a cluster node. */
-  #misconfigured: StoreMisconfiguredError | undefined;
+  /** A standalone connection's check that it does not reach a cluster node (rejects if it does). */
+  #standaloneCheck: Promise<void> | undefined;
 
   constructor(
     connection: RedisConnection,
@@ -157,18 +157,24 @@ export class RedisBreakerStore implements BreakerStore {
    */
   async ready(): Promise<void> {
     await this.#connected();
-    if (!this.#standalone) return;
-    if (this.#misconfigured) throw this.#misconfigured;
-    // A server that will not say (an ACL without INFO) is taken as standalone.
-    const info = await this.#commands.info('cluster').catch(() => '');
-    if (/^cluster_enabled:1/m.test(info)) {
-      this.#misconfigured = new StoreMisconfiguredError(
+    // Asked once for the store, not once for each breaker that starts on it.
+    if (this.#standalone) await (this.#standaloneCheck ??= this.#checkStandalone());
+  }
+
+  async #checkStandalone(): Promise<void> {
+    const info = await this.#commands.info('cluster').catch(() => undefined);
+    if (info === undefined) {
+      // A server that will not say (an ACL without INFO) is taken as standalone, and asked
+      // again the next time.
+      this.#standaloneCheck = undefined;
+      return;
+    }
+    if (/^cluster_enabled:1/m.test(info))
+      throw new StoreMisconfiguredError(
         'the breaker store was given a standalone Redis URL that reaches a Redis Cluster node: ' +
           'give the cluster nodes instead ({ clusterNodes: ["host:port", …] }), so that each ' +
           "breaker's scripts are routed to the node holding its slot",
       );
-      throw this.#misconfigured;
-    }
   }
 
   async #connected(): Promise<void> {

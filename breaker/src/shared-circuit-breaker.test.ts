@@ -1,16 +1,8 @@
 import { BrokenCircuitError, IsolatedCircuitError } from 'cockatiel';
-import fc from 'fast-check';
-import type { OpenSettings, SharedCircuitBreakerOptions } from './breaker-options';
+import type { SharedCircuitBreakerOptions } from './breaker-options';
 import { ConsecutiveStrategy } from './consecutive-strategy';
 import { MemoryBreakerStore } from './memory-breaker-store';
-import {
-  BreakerModel,
-  breakerCommands,
-  Declined,
-  sharedSubject,
-  Wait,
-  type World,
-} from './model-commands.fixture';
+import { assertFollowsTheModel } from './model-commands.fixture';
 import { SharedCircuitBreaker, type BreakerTransition } from './shared-circuit-breaker';
 
 /*
@@ -221,29 +213,9 @@ describe('a replica whose store goes away', () => {
 });
 
 describe('the state machine against the reference model', () => {
-  const OPEN: OpenSettings = { openMs: 120, maxOpenMs: 120, backoffFactor: 1 };
-
   it('consecutive mode: every sequence of calls, held calls, waits, isolate and reset', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 3 }),
-        breakerCommands(fc.constant(new Wait('open period')), 25),
-        async (threshold, cmds) => {
-          const [breaker] = await replicas(new MemoryBreakerStore(), 1, {
-            trip: { mode: 'consecutive', threshold },
-            ...OPEN,
-            isFailure: (error) => !(error instanceof Declined),
-          });
-          const world: World = {
-            subject: sharedSubject(breaker!),
-            model: new BreakerModel({ mode: 'consecutive', threshold }, OPEN),
-          };
-          await fc.asyncModelRun(() => ({ model: world, real: world }), cmds);
-          await world.held?.end('success');
-          breaker!.dispose();
-        },
-      ),
-      { numRuns: 100 },
+    await assertFollowsTheModel(
+      async (options) => (await replicas(new MemoryBreakerStore(), 1, options))[0]!,
     );
   }, 120_000);
 });

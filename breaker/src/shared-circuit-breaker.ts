@@ -450,12 +450,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** An outcome write: a store failure degrades the breaker and drops the batch. */
   async #write(operation: () => Promise<ScriptReply>): Promise<ScriptReply | undefined> {
     if (!this.#storeUp) return undefined;
-    try {
-      return await this.#storeCall(operation);
-    } catch (error) {
-      this.#storeFailed(error);
-      return undefined;
-    }
+    return this.#guardedStoreCall(operation).catch(() => undefined);
   }
 
   /** Reports a finished (or abandoned) probe to Redis, once, off the callers' path. */

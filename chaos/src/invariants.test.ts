@@ -10,7 +10,7 @@ import {
   openMeansNoCalls,
 } from './invariants';
 import { makePlan, type Plan } from './plan';
-import { emptyTrace, type Trace, type TruthPoint } from './trace';
+import { emptyTrace, type InstanceTransition, type Trace, type TruthPoint } from './trace';
 
 /*
  * The invariants are the chaos test's judges: each must catch what it is
@@ -45,6 +45,13 @@ const point = (
   probeOwner,
   leaseUntil: probeOwner === '' ? Infinity : at + 3_000,
 });
+
+/** A replica's transition as the trace records it: closed to open, shared, epoch 1, unless told. */
+const moved = (
+  instance: number,
+  at: number,
+  { from = 'closed', to = 'open', scope = 'shared', epoch = 1 }: Partial<InstanceTransition> = {},
+): InstanceTransition => ({ instance, at, from, to, scope, epoch, incarnation: 1 });
 
 const call = (start: number, instance = 0, { probe = false, storeUp = true } = {}) => ({
   instance,
@@ -153,37 +160,12 @@ describe('closes once healthy', () => {
       { instance: 0, at: 0, up: true },
       { instance: 1, at: 0, up: true },
     ];
-    const transitions = [
-      {
-        instance: 1,
-        at: 500,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 1,
-        incarnation: 1,
-      },
-    ] as const;
-    const result = closesOnceHealthy(
-      plan,
-      trace({ storeChanges, transitions: [...transitions] }),
-      allow,
-    );
+    const transitions = [moved(1, 500)];
+    const result = closesOnceHealthy(plan, trace({ storeChanges, transitions }), allow);
     expect(result.violations).toEqual([expect.stringContaining('instance 1 was open (on Redis)')]);
-    const closed = [
-      ...transitions,
-      {
-        instance: 1,
-        at: 1_500,
-        from: 'open',
-        to: 'closed',
-        scope: 'shared',
-        epoch: 2,
-        incarnation: 1,
-      },
-    ] as const;
+    const closed = [...transitions, moved(1, 1_500, { from: 'open', to: 'closed', epoch: 2 })];
     expect(
-      closesOnceHealthy(plan, trace({ storeChanges, transitions: [...closed] }), allow).violations,
+      closesOnceHealthy(plan, trace({ storeChanges, transitions: closed }), allow).violations,
     ).toEqual([]);
   });
 });
@@ -196,19 +178,9 @@ describe('every replica hears an opening', () => {
   ];
 
   it('flags a replica on Redis that never learned of it', () => {
-    const transitions = [
-      {
-        instance: 0,
-        at: 1_001,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 3,
-        incarnation: 1,
-      },
-    ] as const;
+    const transitions = [moved(0, 1_001, { epoch: 3 })];
     const result = everyReplicaHearsAnOpening(
-      trace({ truth: [opening], storeChanges, transitions: [...transitions] }),
+      trace({ truth: [opening], storeChanges, transitions }),
       allow,
     );
     expect(result.violations).toEqual([
@@ -218,57 +190,19 @@ describe('every replica hears an opening', () => {
   });
 
   it('counts a replica that already enforced open as having heard', () => {
-    const transitions = [
-      {
-        instance: 0,
-        at: 1_001,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 3,
-        incarnation: 1,
-      },
-      {
-        instance: 1,
-        at: 500,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 9,
-        incarnation: 1,
-      },
-    ] as const;
+    const transitions = [moved(0, 1_001, { epoch: 3 }), moved(1, 500, { epoch: 9 })];
     const result = everyReplicaHearsAnOpening(
-      trace({ truth: [opening], storeChanges, transitions: [...transitions] }),
+      trace({ truth: [opening], storeChanges, transitions }),
       allow,
     );
     expect(result).toMatchObject({ checked: 2, violations: [] });
   });
 
   it('gives the news the time Redis ran, not the time it was paused', () => {
-    const late = [
-      {
-        instance: 0,
-        at: 1_001,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 3,
-        incarnation: 1,
-      },
-      {
-        instance: 1,
-        at: 2_010,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 3,
-        incarnation: 1,
-      },
-    ] as const;
+    const late = [moved(0, 1_001, { epoch: 3 }), moved(1, 2_010, { epoch: 3 })];
     const heardAfterAPause = (troubles: Trace['troubles']) =>
       everyReplicaHearsAnOpening(
-        trace({ truth: [opening], storeChanges, transitions: [...late], troubles }),
+        trace({ truth: [opening], storeChanges, transitions: late, troubles }),
         allow,
       ).violations;
     expect(heardAfterAPause([{ kind: 'pause', from: 1_005, until: 2_000 }])).toEqual([]);
@@ -279,19 +213,9 @@ describe('every replica hears an opening', () => {
 
   it('leaves out a replica that was off Redis', () => {
     const offRedis = [...storeChanges, { instance: 1, at: 990, up: false }];
-    const transitions = [
-      {
-        instance: 0,
-        at: 999,
-        from: 'closed',
-        to: 'open',
-        scope: 'shared',
-        epoch: 3,
-        incarnation: 1,
-      },
-    ] as const;
+    const transitions = [moved(0, 999, { epoch: 3 })];
     const result = everyReplicaHearsAnOpening(
-      trace({ truth: [opening], storeChanges: offRedis, transitions: [...transitions] }),
+      trace({ truth: [opening], storeChanges: offRedis, transitions }),
       allow,
     );
     expect(result).toMatchObject({ checked: 1, violations: [] });
@@ -393,20 +317,10 @@ describe('the judges, in a run with a slow spell', () => {
       { instance: 1, at: 0, up: true },
     ];
     const reopenAt = 2_500 + slowAllow.closingMs + 500;
-    const transitions = [
-      {
-        instance: 1,
-        at: reopenAt,
-        from: 'closed',
-        to: 'open',
-        scope: 'local',
-        epoch: 1,
-        incarnation: 1,
-      },
-    ] as const;
+    const transitions = [moved(1, reopenAt, { scope: 'local' })];
     const result = closesOnceHealthy(
       slowPlan,
-      trace({ storeChanges, transitions: [...transitions], troubles: slow }),
+      trace({ storeChanges, transitions, troubles: slow }),
       slowAllow,
     );
     expect(result.violations).toEqual([expect.stringContaining('instance 1 left closed')]);
