@@ -49,7 +49,22 @@ export interface BreakerStoreOptions {
 export type RedisConnection =
   | string
   | { url: string }
-  | { clusterNodes: readonly string[]; username?: string; password?: string };
+  | { clusterNodes: readonly string[]; username?: string; password?: string }
+  | SentinelConnection;
+
+/**
+ * A primary watched by Redis Sentinel: the client asks the sentinels where
+ * the primary is, and again after a failover.
+ */
+export interface SentinelConnection {
+  /** The sentinels, `host:port`. */
+  sentinels: readonly string[];
+  /** The name the sentinels know the primary by. */
+  name: string;
+  sentinelPassword?: string;
+  username?: string;
+  password?: string;
+}
 
 function hostAndPort(node: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(node);
@@ -61,6 +76,20 @@ function hostAndPort(node: string): { host: string; port: number } {
 function connect(connection: RedisConnection, options: RedisOptions): Redis | Cluster {
   if (typeof connection === 'string') return new Redis(connection, options);
   if ('url' in connection) return new Redis(connection.url, options);
+  if ('sentinels' in connection) {
+    const { sentinels, name, sentinelPassword, username, password } = connection;
+    if (sentinels.length === 0) throw new RangeError('sentinels names no sentinel');
+    return new Redis({
+      ...options,
+      sentinels: sentinels.map(hostAndPort),
+      name,
+      sentinelPassword,
+      username,
+      password,
+      // Asks the sentinels again soon after a failover, as for any reconnection.
+      sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+    });
+  }
   const { clusterNodes, username, password } = connection;
   if (clusterNodes.length === 0) throw new RangeError('clusterNodes names no node');
   const clusterOptions: ClusterOptions = {
@@ -90,6 +119,7 @@ export class RedisBreakerStore implements BreakerStore {
   readonly #subscriber: Redis | Cluster;
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
   readonly #standalone: boolean;
+  readonly #sentinel: SentinelConnection | undefined;
   readonly #connectTimeoutMs: number;
   /** A standalone connection's check that it does not reach a cluster node (rejects if it does). */
   #standaloneCheck: Promise<void> | undefined;
@@ -99,6 +129,8 @@ export class RedisBreakerStore implements BreakerStore {
     { operationTimeoutMs = 100, connectTimeoutMs = 2_000 }: BreakerStoreOptions = {},
   ) {
     this.#standalone = typeof connection === 'string' || 'url' in connection;
+    this.#sentinel =
+      typeof connection !== 'string' && 'sentinels' in connection ? connection : undefined;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.operationTimeoutMs = operationTimeoutMs;
     const common: RedisOptions = {
@@ -156,7 +188,12 @@ export class RedisBreakerStore implements BreakerStore {
    * lives elsewhere would fail, and the breaker would decide alone forever.
    */
   async ready(): Promise<void> {
-    await this.#connected();
+    try {
+      await this.#connected();
+    } catch (error) {
+      if (this.#sentinel) await this.#checkPrimaryName(this.#sentinel);
+      throw error;
+    }
     // Asked once for the store, not once for each breaker that starts on it.
     if (this.#standalone) await (this.#standaloneCheck ??= this.#checkStandalone());
   }
@@ -175,6 +212,36 @@ export class RedisBreakerStore implements BreakerStore {
           'give the cluster nodes instead ({ clusterNodes: ["host:port", …] }), so that each ' +
           "breaker's scripts are routed to the node holding its slot",
       );
+  }
+
+  /** A primary name no sentinel knows is a mistake to fix, not an outage: say so. */
+  async #checkPrimaryName({ sentinels, name, sentinelPassword }: SentinelConnection) {
+    for (const sentinel of sentinels) {
+      const client = new Redis({
+        ...hostAndPort(sentinel),
+        password: sentinelPassword,
+        connectTimeout: this.#connectTimeoutMs,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        lazyConnect: true,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const address = await client.call('SENTINEL', 'get-master-addr-by-name', name);
+        if (address === null)
+          throw new StoreMisconfiguredError(
+            `no sentinel at ${sentinel} knows a primary named ${JSON.stringify(name)}: ` +
+              'check the primary name given to the breaker store',
+          );
+        return;
+      } catch (error) {
+        if (error instanceof StoreMisconfiguredError) throw error;
+        // This sentinel is down: ask the next one.
+      } finally {
+        client.disconnect();
+      }
+    }
   }
 
   async #connected(): Promise<void> {

@@ -5,6 +5,7 @@ export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';
 export { startRedis, type TestRedis } from './redis';
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
+export { startRedisSentinel, type TestRedisSentinel } from './redis-sentinel';
 export { Teardown } from './teardown';
 export { waitFor } from './wait-for';
 export { freePortRange } from './ports';
