@@ -12,6 +12,7 @@ interface BreakerMetricSet {
   calls: Counter<'breaker' | 'outcome'>;
   duration: Histogram<'breaker' | 'outcome'>;
   storeUp: Gauge<'breaker'>;
+  storeSwitches: Counter<'breaker'>;
 }
 
 /** Call durations, from 1 ms to 10 s (the lab's HTTP metrics use the same buckets). */
@@ -65,6 +66,12 @@ function metricSet(registry: Registry): BreakerMetricSet {
       labelNames: ['breaker'] as const,
       registers,
     }),
+    storeSwitches: new Counter({
+      name: 'circuit_breaker_store_switches_total',
+      help: 'Times another Redis server started answering for the shared state (a failover, a moved slot).',
+      labelNames: ['breaker'] as const,
+      registers,
+    }),
   };
   sets.set(registry, set);
   return set;
@@ -107,5 +114,9 @@ export function instrumentBreaker(
   });
   breaker.onStoreChange(({ up }) => {
     metrics.storeUp.set({ breaker: name }, up ? 1 : 0);
+  });
+  metrics.storeSwitches.inc({ breaker: name }, 0);
+  breaker.onStoreSwitch(() => {
+    metrics.storeSwitches.inc({ breaker: name });
   });
 }

@@ -59,6 +59,14 @@ export const isStoreMisconfigured = (error: unknown): error is StoreMisconfigure
 export interface BreakerStore {
   /** The budget of one operation, in milliseconds. */
   readonly operationTimeoutMs: number;
+  /** How the store reaches its data (`standalone`, `sentinel`, `cluster`), when that means anything. */
+  readonly topology?: string;
+  /**
+   * The server (`host:port`) that holds a breaker's state now, as far as the
+   * store knows; undefined while it does not know. A change is a failover
+   * (or a move of the breaker's slot), which the breaker reports.
+   */
+  serverOf?(keys: BreakerKeys): string | undefined;
   /**
    * Resolves once the store can answer; rejects when it cannot be reached in
    * time, or with {@link StoreMisconfiguredError} when it is the wrong kind.

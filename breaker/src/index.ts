@@ -37,6 +37,8 @@ export {
   RedisBreakerStore,
   type BreakerStoreOptions,
   type RedisConnection,
+  type RedisTopology,
+  type SentinelConnection,
 } from './redis-breaker-store';
 export type { BreakerContext, CallJudge, CallOutcome } from './judged-call';
 export {
@@ -61,5 +63,6 @@ export {
   type BreakerTransition,
   type Protected,
   type StoreChange,
+  type StoreSwitch,
   type TransitionScope,
 } from './shared-circuit-breaker';

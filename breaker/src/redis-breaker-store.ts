@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { BreakerKeys } from './breaker-keys';
 import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
@@ -51,6 +52,14 @@ export type RedisConnection =
   | { url: string }
   | { clusterNodes: readonly string[]; username?: string; password?: string }
   | SentinelConnection;
+
+/** How a {@link RedisBreakerStore} reaches Redis. */
+export type RedisTopology = 'standalone' | 'sentinel' | 'cluster';
+
+const topologyOf = (connection: RedisConnection): RedisTopology => {
+  if (typeof connection === 'string' || 'url' in connection) return 'standalone';
+  return 'sentinels' in connection ? 'sentinel' : 'cluster';
+};
 
 /**
  * A primary watched by Redis Sentinel: the client asks the sentinels where
@@ -115,10 +124,10 @@ function connect(connection: RedisConnection, options: RedisOptions): Redis | Cl
 export class RedisBreakerStore implements BreakerStore {
   /** The budget of one store operation, in milliseconds. */
   readonly operationTimeoutMs: number;
+  readonly topology: RedisTopology;
   readonly #commands: Redis | Cluster;
   readonly #subscriber: Redis | Cluster;
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
-  readonly #standalone: boolean;
   readonly #sentinel: SentinelConnection | undefined;
   readonly #connectTimeoutMs: number;
   /** A standalone connection's check that it does not reach a cluster node (rejects if it does). */
@@ -128,7 +137,7 @@ export class RedisBreakerStore implements BreakerStore {
     connection: RedisConnection,
     { operationTimeoutMs = 100, connectTimeoutMs = 2_000 }: BreakerStoreOptions = {},
   ) {
-    this.#standalone = typeof connection === 'string' || 'url' in connection;
+    this.topology = topologyOf(connection);
     this.#sentinel =
       typeof connection !== 'string' && 'sentinels' in connection ? connection : undefined;
     this.#connectTimeoutMs = connectTimeoutMs;
@@ -195,7 +204,7 @@ export class RedisBreakerStore implements BreakerStore {
       throw error;
     }
     // Asked once for the store, not once for each breaker that starts on it.
-    if (this.#standalone) await (this.#standaloneCheck ??= this.#checkStandalone());
+    if (this.topology === 'standalone') await (this.#standaloneCheck ??= this.#checkStandalone());
   }
 
   async #checkStandalone(): Promise<void> {
@@ -295,6 +304,19 @@ export class RedisBreakerStore implements BreakerStore {
           void this.#subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };
+  }
+
+  /**
+   * The server the command connection reaches for this breaker: on Cluster
+   * the primary of the breaker's slot as the client's slot map has it, else
+   * the connection's peer (after a Sentinel failover, the new primary).
+   */
+  serverOf(keys: BreakerKeys): string | undefined {
+    const client = this.#commands;
+    if (client instanceof Cluster) return client.slots[calculateSlot(keys.state)]?.[0];
+    if (client.status !== 'ready') return undefined;
+    const { remoteAddress, remotePort } = client.stream;
+    return remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort}`;
   }
 
   read(keys: BreakerKeys): Promise<ScriptReply> {

@@ -75,6 +75,14 @@ export interface StoreChange {
   error?: unknown;
 }
 
+/** The breaker's state is now served by another Redis server: a failover, or its slot moved. */
+export interface StoreSwitch {
+  /** The server (`host:port`) that served it before. */
+  from: string;
+  /** The server that serves it now. */
+  to: string;
+}
+
 /** What one replica knows and enforces, for `/payments/circuit` and the lab's status command. */
 export interface BreakerSnapshot {
   breaker: string;
@@ -84,6 +92,12 @@ export interface BreakerSnapshot {
   replica: string;
   /** `redis` while the shared state is in use; `local` while this replica runs its in-process fallback. */
   store: 'redis' | 'local';
+  /** How the store reaches Redis (`standalone`, `sentinel`, `cluster`), if it says. */
+  storeTopology: string | null;
+  /** The Redis server (`host:port`) that last answered for this breaker, if the store says. */
+  storeServer: string | null;
+  /** How many times that server changed (failovers, slot moves) since this replica started. */
+  storeSwitches: number;
   /** The trip strategy's name (`consecutive`, `rate`). */
   mode: string;
   openedAt: string | null;
@@ -145,6 +159,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly #halfOpenEmitter = new EventEmitter<undefined>();
   readonly #callEmitter = new EventEmitter<BreakerCall>();
   readonly #storeEmitter = new EventEmitter<StoreChange>();
+  readonly #switchEmitter = new EventEmitter<StoreSwitch>();
 
   /** IPolicy: a call the breaker let through succeeded. */
   readonly onSuccess = this.#successEmitter.addListener;
@@ -162,6 +177,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly onCall = this.#callEmitter.addListener;
   /** The shared store was lost or came back. */
   readonly onStoreChange = this.#storeEmitter.addListener;
+  /** Another Redis server answers for the shared state now (a failover, a slot moved). */
+  readonly onStoreSwitch = this.#switchEmitter.addListener;
 
   readonly #clock = new RedisClock();
   readonly #reporter: TripReporter;
@@ -178,6 +195,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** Whether the breaker's channel subscription is in place. */
   #subscribed = false;
   #local: LocalBreaker | undefined;
+  /** The server that last answered a store call, and how often that changed. */
+  #server: string | undefined;
+  #switches = 0;
   #acquiringProbe = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -301,6 +321,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       failures: !this.#storeUp && this.#local ? this.#local.failures : view.failures,
       replica: this.options.replica,
       store: this.#storeUp ? 'redis' : 'local',
+      storeTopology: this.store.topology ?? null,
+      storeServer: this.#server ?? null,
+      storeSwitches: this.#switches,
       mode: this.options.trip.mode,
       openedAt: isoOrNull(view.openedAt),
       halfOpenAt: isoOrNull(view.halfOpenAt),
@@ -479,11 +502,23 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const sentAt = this.#clock.localNow();
     const reply = await operation();
     this.#clock.observe(sentAt, this.#clock.localNow(), reply.now);
+    this.#noteServer();
     // Redis answers with what it holds now. Older than what this replica knew when it asked
     // means Redis went back (a restart from a snapshot, a failover to a lagging replica).
     const wentBack = compareWritten(reply.state, viewWhenSent) < 0;
     this.#learn(reply.state, wentBack, reply.reason ?? 'read from the store', reply.note);
     return reply;
+  }
+
+  /** Reports a change of the server that answers: what a failover looks like from here. */
+  #noteServer(): void {
+    const server = this.store.serverOf?.(this.keys);
+    if (server === undefined || server === this.#server) return;
+    const from = this.#server;
+    this.#server = server;
+    if (from === undefined) return;
+    this.#switches += 1;
+    this.#switchEmitter.emit({ from, to: server });
   }
 
   /** A store call on behalf of a caller who must hear about failure: the breaker degrades, and the error is rethrown. */

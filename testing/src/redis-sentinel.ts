@@ -12,6 +12,13 @@ export interface TestRedisSentinel {
   primary(): Promise<string>;
   /** Shuts the current primary down (no save): the sentinels fail over to the replica. */
   killPrimary(): Promise<void>;
+  /**
+   * Makes a failover lose writes, as asynchronous replication can: the
+   * replica is frozen and its replication link filled up, `write` runs (its
+   * writes reach the primary only), then the primary crashes (SIGKILL) and the
+   * replica resumes without them. The sentinels then promote that replica.
+   */
+  crashPrimaryLosing(write: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +48,8 @@ echo "sentinels ready at $IP"
 exec tail -f /dev/null
 `;
 
+const portOf = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+
 export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   const container = await new GenericContainer(images.redis)
     .withEntrypoint(['sh', '-c'])
@@ -59,15 +68,45 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
     ).split('\n');
     return `${host}:${port}`;
   };
+  const processOn = async (port: string) => {
+    const pid = /process_id:(\d+)/.exec(await ask('-p', port, 'info', 'server'))?.[1];
+    if (!pid) throw new Error(`no process id for the server on port ${port}`);
+    return pid;
+  };
+  const signal = async (name: string, pid: string) => {
+    const { exitCode, output } = await container.exec(['sh', '-c', `kill -${name} ${pid}`]);
+    if (exitCode !== 0) throw new Error(`kill -${name} ${pid} failed: ${output}`);
+  };
   return {
     sentinels: SENTINEL_PORTS.map((port) => `${ip}:${port}`),
     name: NAME,
     container,
     primary,
     killPrimary: async () => {
-      const port = (await primary()).split(':')[1] ?? '6379';
+      const port = portOf(await primary());
       // SHUTDOWN closes the connection without a reply: redis-cli reports that, not a failure.
       await container.exec(['redis-cli', '-p', port, 'shutdown', 'nosave']);
+    },
+    crashPrimaryLosing: async (write) => {
+      const primaryPort = portOf(await primary());
+      const replicaPort = primaryPort === '6379' ? '6380' : '6379';
+      const [primaryPid, replicaPid] = await Promise.all([primaryPort, replicaPort].map(processOn));
+      await signal('STOP', replicaPid as string);
+      try {
+        // More than the sockets between them hold: what follows stays in the primary's memory.
+        await ask(
+          '-p',
+          primaryPort,
+          'eval',
+          "redis.call('SET', KEYS[1], string.rep('x', 48 * 1024 * 1024))",
+          '1',
+          'replication-backlog-filler',
+        );
+        await write();
+        await signal('KILL', primaryPid as string);
+      } finally {
+        await signal('CONT', replicaPid as string);
+      }
     },
     stop: async () => {
       await container.stop({ timeout: 0 });
