@@ -9,12 +9,14 @@ import {
 } from '@cb-lab/testing';
 import type { SharedCircuitBreakerOptions } from './breaker-options';
 import type { StateMessage } from './breaker-state';
-import { RedisBreakerStore } from './redis-breaker-store';
+import { RedisBreakerStore, type RedisConnection } from './redis-breaker-store';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';
 
 export type ReplicaOptions = Partial<SharedCircuitBreakerOptions> & {
-  url?: string;
+  /** Where the replicas' stores connect; the suite's Redis unless given. */
+  connection?: RedisConnection;
   operationTimeoutMs?: number;
+  connectTimeoutMs?: number;
 };
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,20 +66,28 @@ export function useBreakerSuite() {
     },
     /** The longest the event loop was late so far in this file. */
     loopDelayMs: () => loop?.maxDelayMs() ?? 0,
-    ...breakerHelpers(teardown, redis),
+    ...replicaFactory(teardown, () => redis().url),
+    ...channelWatcher(teardown, redis),
   };
 }
 
-function breakerHelpers(teardown: Teardown, redis: () => TestRedis) {
+/**
+ * Replicas of one breaker, each with its own store on `connection` (unless
+ * a call gives another), stopped by `teardown`; and a way to open them.
+ */
+export function replicaFactory(teardown: Teardown, defaultConnection: () => RedisConnection) {
   async function replicas(
     count: number,
-    { url, operationTimeoutMs = 200, ...options }: ReplicaOptions = {},
+    { connection, operationTimeoutMs = 200, connectTimeoutMs, ...options }: ReplicaOptions = {},
   ): Promise<SharedCircuitBreaker[]> {
     const name = options.name ?? `test-${process.pid}-${++names}`;
     const breakers: SharedCircuitBreaker[] = [];
     for (let i = 0; i < count; i += 1) {
       const store = teardown.add(
-        new RedisBreakerStore(url ?? redis().url, { operationTimeoutMs }),
+        new RedisBreakerStore(connection ?? defaultConnection(), {
+          operationTimeoutMs,
+          connectTimeoutMs,
+        }),
         (s) => s.close(),
       );
       const breaker = new SharedCircuitBreaker(store, {
@@ -109,6 +119,10 @@ function breakerHelpers(teardown: Teardown, redis: () => TestRedis) {
     await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to see open');
   }
 
+  return { replicas, tripOpen };
+}
+
+function channelWatcher(teardown: Teardown, redis: () => TestRedis) {
   /** Every message Redis announces on a breaker's channel, read on a connection of its own. */
   async function watchChannel(channel: string): Promise<StateMessage[]> {
     const subscriber = teardown.add(new Redis(redis().url), (r) => r.quit());
@@ -120,5 +134,5 @@ function breakerHelpers(teardown: Teardown, redis: () => TestRedis) {
     return messages;
   }
 
-  return { replicas, tripOpen, watchChannel };
+  return { watchChannel };
 }

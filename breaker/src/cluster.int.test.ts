@@ -1,7 +1,9 @@
 import { startRedisCluster, Teardown, waitFor, type TestRedisCluster } from '@cb-lab/testing';
 import { Cluster } from 'ioredis';
+import { replicaFactory, type ReplicaOptions } from './breaker.fixture';
 import { breakerKeys } from './breaker-keys';
 import { isStoreMisconfigured } from './breaker-store';
+import { openingLostInFailover, primaryLostUnderLoad } from './failover.fixture';
 import { RedisBreakerStore } from './redis-breaker-store';
 import { SharedCircuitBreaker } from './shared-circuit-breaker';
 
@@ -34,6 +36,31 @@ async function slotOwners(): Promise<(slot: number) => string> {
     if (!range) throw new Error(`no node holds slot ${slot}`);
     return `${range[2][0]}:${range[2][1]}`;
   };
+}
+
+const { replicas, tripOpen } = replicaFactory(teardown, () => ({ clusterNodes: cluster.nodes }));
+
+/** A cluster of its own, for a test that kills nodes. */
+async function freshCluster(): Promise<TestRedisCluster> {
+  return teardown.add(await startRedisCluster(), (c) => c.stop());
+}
+
+const failoverSettings: ReplicaOptions = {
+  trip: { mode: 'consecutive', threshold: 5 },
+  syncIntervalMs: 60_000,
+  operationTimeoutMs: 500,
+};
+
+/** Three replicas on `own`, opening after 5 consecutive failures. */
+async function threeOn(own: TestRedisCluster, openMs: number) {
+  const [first, ...others] = await replicas(3, {
+    ...failoverSettings,
+    connection: { clusterNodes: own.nodes },
+    openMs,
+    syncIntervalMs: 500,
+  });
+  if (!first) throw new Error('no replica started');
+  return [first, ...others] as const;
 }
 
 function store(): RedisBreakerStore {
@@ -76,6 +103,11 @@ describe('the shared breaker on a Redis Cluster', () => {
         });
       await Promise.all([a.start(), b.start()]);
       expect([a.storeUp, b.storeUp]).toEqual([true, true]);
+      // Each says which primary holds its slot.
+      expect(a.snapshot()).toMatchObject({
+        storeTopology: 'cluster',
+        storeServer: owners.get(name),
+      });
       pairs.push({ name, a, b });
     }
 
@@ -119,5 +151,53 @@ describe('the shared breaker on a Redis Cluster', () => {
     );
     expect(isStoreMisconfigured(error)).toBe(true);
     expect((error as Error).message).toMatch(/Redis Cluster node.*clusterNodes/);
+  });
+
+  it('stops trusting its view when the node under its subscription dies, then moves and reads', async () => {
+    const own = await freshCluster();
+    const all = await replicas(3, { ...failoverSettings, connection: { clusterNodes: own.nodes } });
+    const changes = all.map((breaker) => {
+      const seen: boolean[] = [];
+      breaker.onStoreChange(({ up }) => seen.push(up));
+      return seen;
+    });
+    const [node] = await own.nodesWithSubscribers();
+    if (!node) throw new Error('no node has a subscriber');
+    await own.crash(node);
+    // Those whose subscription was there left the shared state and came back; the others
+    // never noticed.
+    await waitFor(
+      () => changes.some((seen) => seen.includes(false)),
+      'a replica to leave the shared state',
+    );
+    await waitFor(() => all.every((b) => b.storeUp), 'every replica back on the shared state');
+    const moved = changes.filter((seen) => seen.join() === 'false,true').length;
+    expect(moved).toBeGreaterThan(0);
+    expect(changes.every((seen) => ['', 'false,true'].includes(seen.join()))).toBe(true);
+
+    // Every subscription hears the next transition (no periodic read within the test).
+    await tripOpen(all[0]!, all, 5);
+  });
+
+  it('rides out the crash of the primary holding the breaker under concurrent calls', async () => {
+    const own = await freshCluster();
+    const all = await threeOn(own, 1_000);
+    const key = all[0].keys.state;
+    await primaryLostUnderLoad(all, {
+      topology: 'cluster',
+      primary: () => own.primaryOf(key),
+      kill: async () => own.crash(await own.primaryOf(key)),
+    });
+  });
+
+  it('adopts what a promoted replica holds when the failover lost the opening, and opens again', async () => {
+    const own = await freshCluster();
+    const all = await threeOn(own, 60_000);
+    const key = all[0].keys.state;
+    await openingLostInFailover(all, {
+      topology: 'cluster',
+      primary: () => own.primaryOf(key),
+      crashLosing: (write) => own.crashPrimaryLosing(key, write),
+    });
   });
 });

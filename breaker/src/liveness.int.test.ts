@@ -90,7 +90,7 @@ describe('a lease granted to a caller that gave up', () => {
       (p) => p.stop(),
     );
     const [slow] = await replicas(1, {
-      url: `redis://127.0.0.1:${proxy.port}`,
+      connection: `redis://127.0.0.1:${proxy.port}`,
       trip: { mode: 'consecutive', threshold: 2 },
       openMs: 200,
       probeLeaseMs: 10_000,
@@ -170,7 +170,7 @@ describe('one store budget per call at most', () => {
       (p) => p.stop(),
     );
     const [breaker] = await replicas(1, {
-      url: `redis://127.0.0.1:${proxy.port}`,
+      connection: `redis://127.0.0.1:${proxy.port}`,
       trip: { mode: 'consecutive', threshold: 2 },
       openMs: 200,
       operationTimeoutMs: BUDGET_MS,

@@ -27,6 +27,7 @@ import {
   type ProbeRelease,
 } from './breaker-store';
 import type { RedisScript } from './redis-script';
+import { RoamingSubscriber } from './roaming-subscriber';
 
 /**
  * The longest wait between two attempts to reconnect to Redis: shorter than
@@ -35,6 +36,8 @@ import type { RedisScript } from './redis-script';
  * nothing to a Redis that is down).
  */
 export const RECONNECT_MAX_MS = 200;
+
+const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS);
 
 export interface BreakerStoreOptions {
   /** Time budget of one store operation; past it the operation fails and the breaker degrades. */
@@ -96,7 +99,7 @@ function connect(connection: RedisConnection, options: RedisOptions): Redis | Cl
       username,
       password,
       // Asks the sentinels again soon after a failover, as for any reconnection.
-      sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+      sentinelRetryStrategy: reconnectDelayMs,
     });
   }
   const { clusterNodes, username, password } = connection;
@@ -106,10 +109,36 @@ function connect(connection: RedisConnection, options: RedisOptions): Redis | Cl
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     // The client's own retries would hold a caller past the budget: the breaker retries.
     maxRedirections: 3,
-    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+    clusterRetryStrategy: reconnectDelayMs,
     slotsRefreshTimeout: options.connectTimeout ?? 2_000,
   };
   return new Cluster(clusterNodes.map(hostAndPort), clusterOptions);
+}
+
+/**
+ * The pub/sub connection: on Cluster, one node at a time, moving to another
+ * (any node hears every classic PUBLISH) when its node goes away.
+ */
+function subscriberFor(
+  connection: RedisConnection,
+  commands: Redis | Cluster,
+  options: RedisOptions,
+): Redis | RoamingSubscriber {
+  if (typeof connection === 'string' || !('clusterNodes' in connection))
+    return connect(connection, options) as Redis;
+  const { clusterNodes, username, password } = connection;
+  const seeds = clusterNodes.map(hostAndPort);
+  // The nodes the command connection knows now (promoted replicas included), else the seeds.
+  const known = () => {
+    const nodes = (commands instanceof Cluster ? commands.nodes('all') : []).map(
+      ({ options: { host, port } }) => ({
+        host: host ?? 'localhost',
+        port: port ?? 6379,
+      }),
+    );
+    return nodes.length > 0 ? nodes : seeds;
+  };
+  return new RoamingSubscriber(known, { ...options, username, password }, reconnectDelayMs);
 }
 
 /**
@@ -126,7 +155,7 @@ export class RedisBreakerStore implements BreakerStore {
   readonly operationTimeoutMs: number;
   readonly topology: RedisTopology;
   readonly #commands: Redis | Cluster;
-  readonly #subscriber: Redis | Cluster;
+  readonly #subscriber: Redis | RoamingSubscriber;
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
   readonly #sentinel: SentinelConnection | undefined;
   readonly #connectTimeoutMs: number;
@@ -145,7 +174,7 @@ export class RedisBreakerStore implements BreakerStore {
     const common: RedisOptions = {
       connectTimeout: connectTimeoutMs,
       // Reconnects soon after Redis is back: until then this replica decides alone.
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_MS),
+      retryStrategy: reconnectDelayMs,
       lazyConnect: false,
     };
     this.#commands = connect(connection, {
@@ -156,7 +185,7 @@ export class RedisBreakerStore implements BreakerStore {
     });
     // Subscriptions are made here on every `ready`, never while the connection is still
     // handshaking: a SUBSCRIBE sent then makes ioredis's ready check fail and is forgotten.
-    this.#subscriber = connect(connection, {
+    this.#subscriber = subscriberFor(connection, this.#commands, {
       ...common,
       autoResubscribe: false,
       maxRetriesPerRequest: null,

@@ -360,7 +360,7 @@ describe('when Redis is in trouble', () => {
       (p) => p.stop(),
     );
     const [breaker] = await replicas(1, {
-      url: `redis://127.0.0.1:${proxy.port}`,
+      connection: `redis://127.0.0.1:${proxy.port}`,
       operationTimeoutMs: 300,
     });
     const changes: boolean[] = [];
@@ -427,7 +427,7 @@ describe('when Redis is in trouble', () => {
       (p) => p.stop(),
     );
     const [breaker] = await replicas(1, {
-      url: `redis://127.0.0.1:${proxy.port}`,
+      connection: `redis://127.0.0.1:${proxy.port}`,
       operationTimeoutMs: 100,
       trip: { mode: 'consecutive', threshold: 2 },
     });

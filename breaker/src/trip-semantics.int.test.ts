@@ -259,7 +259,10 @@ describe('failure rate on a slow Redis', () => {
       operationTimeoutMs: BUDGET_MS,
       flushIntervalMs: FLUSH_MS,
     } as const;
-    const [slow] = await replicas(1, { ...settings, url: `redis://127.0.0.1:${proxy.port}` });
+    const [slow] = await replicas(1, {
+      ...settings,
+      connection: `redis://127.0.0.1:${proxy.port}`,
+    });
     const [fast] = await replicas(1, { ...settings, name: slow!.name });
     proxy.latencyMs = latencyMs;
 

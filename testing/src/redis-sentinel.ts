@@ -1,5 +1,6 @@
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { images } from './images';
+import { portOf, RedisProcesses } from './redis-processes';
 
 /** A real Sentinel set: a primary, one replica and three sentinels watching them as `primary`. */
 export interface TestRedisSentinel {
@@ -48,8 +49,6 @@ echo "sentinels ready at $IP"
 exec tail -f /dev/null
 `;
 
-const portOf = (address: string) => address.slice(address.lastIndexOf(':') + 1);
-
 export async function startRedisSentinel(): Promise<TestRedisSentinel> {
   const container = await new GenericContainer(images.redis)
     .withEntrypoint(['sh', '-c'])
@@ -57,25 +56,18 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
     .withWaitStrategy(Wait.forLogMessage(/sentinels ready at/))
     .start();
   const ip = container.getIpAddress(container.getNetworkNames()[0] ?? 'bridge');
-  const ask = async (...args: string[]) => {
-    const { output, exitCode } = await container.exec(['redis-cli', ...args]);
-    if (exitCode !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${output}`);
-    return output.trim();
-  };
+  const servers = new RedisProcesses(container);
   const primary = async () => {
     const [host, port] = (
-      await ask('-p', String(SENTINEL_PORTS[0]), 'sentinel', 'get-master-addr-by-name', NAME)
+      await servers.cli(
+        '-p',
+        String(SENTINEL_PORTS[0]),
+        'sentinel',
+        'get-master-addr-by-name',
+        NAME,
+      )
     ).split('\n');
     return `${host}:${port}`;
-  };
-  const processOn = async (port: string) => {
-    const pid = /process_id:(\d+)/.exec(await ask('-p', port, 'info', 'server'))?.[1];
-    if (!pid) throw new Error(`no process id for the server on port ${port}`);
-    return pid;
-  };
-  const signal = async (name: string, pid: string) => {
-    const { exitCode, output } = await container.exec(['sh', '-c', `kill -${name} ${pid}`]);
-    if (exitCode !== 0) throw new Error(`kill -${name} ${pid} failed: ${output}`);
   };
   return {
     sentinels: SENTINEL_PORTS.map((port) => `${ip}:${port}`),
@@ -90,23 +82,7 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
     crashPrimaryLosing: async (write) => {
       const primaryPort = portOf(await primary());
       const replicaPort = primaryPort === '6379' ? '6380' : '6379';
-      const [primaryPid, replicaPid] = await Promise.all([primaryPort, replicaPort].map(processOn));
-      await signal('STOP', replicaPid as string);
-      try {
-        // More than the sockets between them hold: what follows stays in the primary's memory.
-        await ask(
-          '-p',
-          primaryPort,
-          'eval',
-          "redis.call('SET', KEYS[1], string.rep('x', 48 * 1024 * 1024))",
-          '1',
-          'replication-backlog-filler',
-        );
-        await write();
-        await signal('KILL', primaryPid as string);
-      } finally {
-        await signal('CONT', replicaPid as string);
-      }
+      await servers.crashLosing({ primaryPort, replicaPort, fillerKey: 'filler' }, write);
     },
     stop: async () => {
       await container.stop({ timeout: 0 });
