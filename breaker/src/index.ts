@@ -35,6 +35,7 @@ export { MemoryBreakerStore, type MemoryBreakerStoreOptions } from './memory-bre
 export {
   RECONNECT_MAX_MS,
   RedisBreakerStore,
+  redisClientFor,
   type BreakerStoreOptions,
   type RedisConnection,
   type RedisTopology,

@@ -80,12 +80,17 @@ export interface SentinelConnection {
 
 function hostAndPort(node: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(node);
-  if (!match) throw new RangeError(`a cluster node is host:port (got ${JSON.stringify(node)})`);
+  if (!match) throw new RangeError(`a node is host:port (got ${JSON.stringify(node)})`);
   return { host: match[1] as string, port: Number(match[2]) };
 }
 
-/** One connection to `connection`, standalone or cluster, with `options` for each node. */
-function connect(connection: RedisConnection, options: RedisOptions): Redis | Cluster {
+/**
+ * An ioredis client for `connection`: a `Redis` for a URL or a Sentinel set,
+ * a `Cluster` for cluster nodes. `options` apply to every connection it
+ * makes; its `retryStrategy` also paces asking the sentinels again and
+ * reconnecting to the cluster.
+ */
+export function redisClientFor(connection: RedisConnection, options: RedisOptions): Redis | Cluster {
   if (typeof connection === 'string') return new Redis(connection, options);
   if ('url' in connection) return new Redis(connection.url, options);
   if ('sentinels' in connection) {
@@ -98,8 +103,7 @@ function connect(connection: RedisConnection, options: RedisOptions): Redis | Cl
       sentinelPassword,
       username,
       password,
-      // Asks the sentinels again soon after a failover, as for any reconnection.
-      sentinelRetryStrategy: reconnectDelayMs,
+      sentinelRetryStrategy: options.retryStrategy ?? undefined,
     });
   }
   const { clusterNodes, username, password } = connection;
@@ -107,9 +111,9 @@ function connect(connection: RedisConnection, options: RedisOptions): Redis | Cl
   const clusterOptions: ClusterOptions = {
     redisOptions: { ...options, username, password },
     enableOfflineQueue: options.enableOfflineQueue ?? true,
-    // The client's own retries would hold a caller past the budget: the breaker retries.
+    // The client's own retries would hold a caller past the budget: the caller retries.
     maxRedirections: 3,
-    clusterRetryStrategy: reconnectDelayMs,
+    clusterRetryStrategy: options.retryStrategy ?? undefined,
     slotsRefreshTimeout: options.connectTimeout ?? 2_000,
   };
   return new Cluster(clusterNodes.map(hostAndPort), clusterOptions);
@@ -125,7 +129,7 @@ function subscriberFor(
   options: RedisOptions,
 ): Redis | RoamingSubscriber {
   if (typeof connection === 'string' || !('clusterNodes' in connection))
-    return connect(connection, options) as Redis;
+    return redisClientFor(connection, options) as Redis;
   const { clusterNodes, username, password } = connection;
   const seeds = clusterNodes.map(hostAndPort);
   // The nodes the command connection knows now (promoted replicas included), else the seeds.
@@ -177,7 +181,7 @@ export class RedisBreakerStore implements BreakerStore {
       retryStrategy: reconnectDelayMs,
       lazyConnect: false,
     };
-    this.#commands = connect(connection, {
+    this.#commands = redisClientFor(connection, {
       ...common,
       commandTimeout: operationTimeoutMs,
       enableOfflineQueue: false,

@@ -1,6 +1,6 @@
-import { loadConfig, type RunningServer } from '@cb-lab/shared';
+import { loadConfig, redisConnectionOf, type RunningServer } from '@cb-lab/shared';
+import { redisClientFor } from '@cb-lab/shared-breaker';
 import { serve, testContext, type Teardown } from '@cb-lab/testing';
-import { Redis } from 'ioredis';
 import { createApp } from './app';
 import { ordersConfigSchema, type OrdersConfig } from './config';
 
@@ -20,7 +20,8 @@ export async function startOrders(
   env: Record<string, string>,
 ): Promise<RunningOrders> {
   const config = loadConfig(ordersConfigSchema, { INSTANCE: 'orders-test', ...env });
-  const redis = teardown.add(new Redis(config.REDIS_URL), (r) => r.quit());
+  const connection = redisConnectionOf(config);
+  const redis = teardown.add(redisClientFor(connection, {}), (r) => r.quit());
   const cleanups: (() => Promise<unknown>)[] = [];
   teardown.add(cleanups, async (steps) => {
     for (const step of steps) await step();

@@ -1,6 +1,11 @@
-import { createServiceApp, RecordStore, redisReadiness, type AppContext } from '@cb-lab/shared';
+import {
+  createServiceApp,
+  RecordStore,
+  redisReadiness,
+  type AppContext,
+  type RedisClient,
+} from '@cb-lab/shared';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import type { OrdersConfig } from './config';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
 import { OrderReconciler, pendingOrders } from './order-reconciler';
@@ -11,7 +16,7 @@ import { PaymentsClient } from './payments-client';
 import { ReplicaBalancer } from './replica-balancer';
 
 export interface OrdersDependencies extends AppContext<OrdersConfig> {
-  redis: Redis;
+  redis: RedisClient;
   /** Registers cleanup for shutdown (the service runner's; tests close things themselves). */
   onShutdown?: (close: () => Promise<unknown>) => void;
 }

@@ -67,8 +67,8 @@ const send = sender(() => orders.url);
  */
 const state = async () => ({
   orders:
-    (await db.keys('orders:record:*')).length + (await db.keys('orders:idempotency:*')).length,
-  payments: (await db.keys('payments:*')).length,
+    (await db.keys('{orders}:record:*')).length + (await db.keys('{orders}:idempotency:*')).length,
+  payments: (await db.keys('{payments}:*')).length,
   charges:
     sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'gateway_charges_total') ?? 0,
 });

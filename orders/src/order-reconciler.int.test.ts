@@ -22,7 +22,7 @@ import type { PaymentsClient, PaymentState } from './payments-client';
 
 jest.setTimeout(60_000);
 
-const PENDING_KEY = 'orders:pending';
+const PENDING_KEY = '{orders}:pending';
 
 const suite = new Teardown();
 let redis: TestRedis;
@@ -299,7 +299,7 @@ describe('OrderReconciler', () => {
 
   it('keeps orders whose payment is unsettled or unknown, and drops those gone or already final', async () => {
     const [unsettled, unknown, gone, final] = await seedPending(4);
-    await admin.del(`orders:record:${gone!.id}`);
+    await admin.del(`{orders}:record:${gone!.id}`);
     await storeOn(admin).settle({ ...final!, status: 'paid' });
     const states: Record<string, PaymentState | undefined> = {
       [unsettled!.paymentId!]: { status: 'pending' },

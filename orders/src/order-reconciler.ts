@@ -6,15 +6,15 @@ import {
   runWithRequestId,
   type Logger,
   type RecordStore,
+  type RedisClient,
 } from '@cb-lab/shared';
-import type { Redis } from 'ioredis';
 import type { Order } from './order';
 import type { OrdersMetrics } from './orders-metrics';
 import type { PaymentsClient, PaymentState } from './payments-client';
 
 /** Ids of orders whose payment is still to settle, oldest first, and the reconcilers' lock. */
-export const pendingOrders = (redis: Redis): DurableWorkQueue =>
-  new DurableWorkQueue(redis, { items: 'orders:pending', lock: 'orders:pending:reconciler' });
+export const pendingOrders = (redis: RedisClient): DurableWorkQueue =>
+  new DurableWorkQueue(redis, { items: '{orders}:pending', lock: '{orders}:pending:reconciler' });
 
 /** How many pending orders one round takes on. */
 const BATCH = 50;

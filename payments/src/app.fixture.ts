@@ -1,7 +1,6 @@
-import { loadConfig, type RunningServer } from '@cb-lab/shared';
-import { RedisBreakerStore } from '@cb-lab/shared-breaker';
+import { loadConfig, redisConnectionOf, type RunningServer } from '@cb-lab/shared';
+import { RedisBreakerStore, redisClientFor } from '@cb-lab/shared-breaker';
 import { serve, testContext, type Teardown } from '@cb-lab/testing';
-import { Redis } from 'ioredis';
 import { createApp } from './app';
 import { paymentsConfigSchema, type PaymentsConfig } from './config';
 
@@ -27,9 +26,10 @@ export async function startPayments(
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     ...env,
   });
-  const redis = teardown.add(new Redis(config.REDIS_URL), (r) => r.quit());
+  const connection = redisConnectionOf(config);
+  const redis = teardown.add(redisClientFor(connection, {}), (r) => r.quit());
   const breakerStore = teardown.add(
-    new RedisBreakerStore(config.REDIS_URL, {
+    new RedisBreakerStore(connection, {
       operationTimeoutMs: config.BREAKER_STORE_TIMEOUT_MS,
     }),
     (s) => s.close(),

@@ -364,7 +364,7 @@ describe('fallback strategies', () => {
     }, 'every queued payment to be settled');
 
     expect(await gateway.reached('approved')).toBe(approvedBefore + 12);
-    expect(await redis.connect().zcard('payments:queue')).toBe(0);
+    expect(await redis.connect().zcard('{payments}:queue')).toBe(0);
     const metrics = await (await fetch(`${replicas[0]!.url}/metrics`)).text();
     expect(sampleValue(metrics, 'payments_fallback_total', { strategy: 'queue' })).toBeGreaterThan(
       0,

@@ -1,7 +1,12 @@
-import { createServiceApp, RecordStore, redisReadiness, type AppContext } from '@cb-lab/shared';
+import {
+  createServiceApp,
+  RecordStore,
+  redisReadiness,
+  type AppContext,
+  type RedisClient,
+} from '@cb-lab/shared';
 import { type RedisBreakerStore } from '@cb-lab/shared-breaker';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import { circuitRouter } from './circuit-routes';
 import type { PaymentsConfig } from './config';
 import { startGatewayRoute } from './gateway-route';
@@ -12,7 +17,7 @@ import { createFallbackCounter } from './payments-metrics';
 import { paymentQueue, QueueSettler } from './queue-settler';
 
 export interface PaymentsDependencies extends AppContext<PaymentsConfig> {
-  redis: Redis;
+  redis: RedisClient;
   /** The breakers' own Redis access, with its small time budget. */
   breakerStore: RedisBreakerStore;
   /** Registers cleanup for shutdown (the service runner's; tests close things themselves). */

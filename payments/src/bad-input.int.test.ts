@@ -76,7 +76,7 @@ const circuit = async () =>
 const state = async () => {
   const { state: breaker, failures, openedAt, openCount, redis: shared } = await circuit();
   return {
-    stored: (await db.keys('payments:*')).sort(),
+    stored: (await db.keys('{payments}:*')).sort(),
     charges:
       sampleValue(await (await fetch(`${gateway.url}/metrics`)).text(), 'gateway_charges_total') ??
       0,

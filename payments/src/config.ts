@@ -1,4 +1,10 @@
-import { adminTokenSchema, env, serviceConfigShape } from '@cb-lab/shared';
+import {
+  adminTokenSchema,
+  checkRedisTopology,
+  env,
+  redisConfigShape,
+  serviceConfigShape,
+} from '@cb-lab/shared';
 import { z } from 'zod';
 
 export const FALLBACK_STRATEGIES = ['reject', 'queue', 'secondary'] as const;
@@ -7,7 +13,7 @@ export type FallbackStrategy = (typeof FALLBACK_STRATEGIES)[number];
 export const paymentsConfigSchema = z
   .object({
     ...serviceConfigShape,
-    REDIS_URL: env.url({ protocols: ['redis:', 'rediss:'], default: 'redis://localhost:6379' }),
+    ...redisConfigShape,
     ADMIN_TOKEN: adminTokenSchema,
     GATEWAY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://localhost:8090' }),
     /** Budget for one gateway call; past it the call counts as a failure. */
@@ -44,6 +50,7 @@ export const paymentsConfigSchema = z
     BREAKER_WHEN_STORE_DOWN: env.oneOf(['local', 'reject'], 'local'),
   })
   .superRefine((config, context) => {
+    checkRedisTopology(config, context);
     if (config.FALLBACK_STRATEGY === 'secondary' && config.SECONDARY_GATEWAY_URL === undefined) {
       context.addIssue({
         code: 'custom',

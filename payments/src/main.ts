@@ -1,4 +1,4 @@
-import { connectRedis, runService } from '@cb-lab/shared';
+import { connectRedis, redisConnectionOf, runService } from '@cb-lab/shared';
 import { RedisBreakerStore } from '@cb-lab/shared-breaker';
 import { createApp } from './app';
 import { paymentsConfigSchema } from './config';
@@ -7,7 +7,7 @@ void runService({
   service: 'payments',
   configSchema: paymentsConfigSchema,
   build: (context) => {
-    const breakerStore = new RedisBreakerStore(context.config.REDIS_URL, {
+    const breakerStore = new RedisBreakerStore(redisConnectionOf(context.config), {
       operationTimeoutMs: context.config.BREAKER_STORE_TIMEOUT_MS,
     });
     context.onShutdown(() => breakerStore.close());

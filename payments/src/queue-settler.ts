@@ -1,5 +1,10 @@
-import { DurableWorkQueue, PeriodicTask, type Logger, type RecordStore } from '@cb-lab/shared';
-import type { Redis } from 'ioredis';
+import {
+  DurableWorkQueue,
+  PeriodicTask,
+  type Logger,
+  type RecordStore,
+  type RedisClient,
+} from '@cb-lab/shared';
 import type { GatewayRoute } from './gateway-route';
 import { chargedPayment, isFinal, type Payment } from './payment';
 
@@ -7,8 +12,8 @@ import { chargedPayment, isFinal, type Payment } from './payment';
 const BATCH = 25;
 
 /** Payments waiting for the gateway: queued while its breaker was open, or whose charge timed out. */
-export const paymentQueue = (redis: Redis): DurableWorkQueue =>
-  new DurableWorkQueue(redis, { items: 'payments:queue', lock: 'payments:queue:settler' });
+export const paymentQueue = (redis: RedisClient): DurableWorkQueue =>
+  new DurableWorkQueue(redis, { items: '{payments}:queue', lock: '{payments}:queue:settler' });
 
 /**
  * Settles queued payments once the gateway answers again, each through the

@@ -111,6 +111,22 @@ export const env = {
     return fallback === undefined ? schema : schema.optional().transform((v) => v ?? fallback);
   },
 
+  /** A list of `host:port`, comma-separated (`redis-1:26379,redis-2:26379`). */
+  hostPorts() {
+    const expected = 'expected host:port, or several separated by commas';
+    return z
+      .string({ error: expected })
+      .transform((value) => value.split(',').map((node) => node.trim()))
+      .refine(
+        (nodes) =>
+          nodes.every((node) => {
+            const match = /^([^\s:/]+):(\d{1,5})$/.exec(node);
+            return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+          }),
+        expected,
+      );
+  },
+
   /** `true` or `false`, spelled out: a typo must not silently mean either. */
   boolean({ default: fallback }: { default?: boolean } = {}) {
     const expected = 'expected true or false';

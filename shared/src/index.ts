@@ -48,7 +48,20 @@ export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task';
 export { parseSamples, sampleValue, type Sample } from './prometheus-text';
 export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { RecordStore, type RecordStoreOptions, type StatusRecord } from './record-store';
-export { connectRedis, createRedisClient, redisReadiness, type RedisClientOptions } from './redis';
+export {
+  connectRedis,
+  createRedisClient,
+  redisReadiness,
+  type RedisClient,
+  type RedisClientOptions,
+} from './redis';
+export {
+  checkRedisTopology,
+  DEFAULT_REDIS_URL,
+  redisConfigShape,
+  redisConnectionOf,
+  type RedisConfig,
+} from './redis-config';
 export { isRedisUnavailable } from './redis-errors';
 export {
   currentRequestId,

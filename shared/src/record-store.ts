@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import { RedisScript } from '@cb-lab/shared-breaker';
 
 /** A record with a lifecycle: some statuses are final and are never overwritten. */
@@ -8,7 +8,11 @@ export interface StatusRecord {
 }
 
 export interface RecordStoreOptions {
-  /** Key prefix, e.g. `orders` gives `orders:record:<id>` and `orders:idempotency:<key>`. */
+  /**
+   * Key prefix and hash tag, e.g. `orders` gives `{orders}:record:<id>` and
+   * `{orders}:idempotency:<key>`: one slot on a Redis Cluster, so the script that claims a key
+   * and writes its record touches one node.
+   */
   prefix: string;
   finalStatuses: readonly string[];
   /** How long records and idempotency keys are kept. */
@@ -49,7 +53,7 @@ return ARGV[1]
  */
 export class RecordStore<T extends StatusRecord> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RecordStoreOptions,
   ) {}
 
@@ -95,10 +99,10 @@ export class RecordStore<T extends StatusRecord> {
   }
 
   #recordKey(id: string): string {
-    return `${this.options.prefix}:record:${id}`;
+    return `{${this.options.prefix}}:record:${id}`;
   }
 
   #idempotencyKey(key: string): string {
-    return `${this.options.prefix}:idempotency:${key}`;
+    return `{${this.options.prefix}}:idempotency:${key}`;
   }
 }

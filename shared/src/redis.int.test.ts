@@ -22,7 +22,7 @@ beforeAll(async () => {
   redis = teardown.add(await startRedis(), (r) => r.stop());
   const { logger } = captureLogger('svc', 'svc-1');
   const client = teardown.add(
-    createRedisClient({ url: redis.url, logger, commandTimeoutMs: 300 }),
+    createRedisClient({ connection: redis.url, logger, commandTimeoutMs: 300 }),
     (c) => {
       c.disconnect();
       return Promise.resolve();

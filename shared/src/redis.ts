@@ -1,10 +1,16 @@
-import { Redis } from 'ioredis';
+import { redisClientFor, type RedisConnection } from '@cb-lab/shared-breaker';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger';
 import type { ReadinessCheck } from './readiness';
+import { redisConnectionOf, type RedisConfig } from './redis-config';
 import type { ServiceContext } from './service-runner';
 
+/** A service's Redis: one server (standalone, or Sentinel's primary) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisClientOptions {
-  url: string;
+  /** A URL, a Sentinel set or cluster nodes (see {@link redisConnectionOf}). */
+  connection: RedisConnection;
   logger: Logger;
   /** Longest a single command may wait for Redis before it fails. */
   commandTimeoutMs?: number;
@@ -18,11 +24,11 @@ export interface RedisClientOptions {
  * comes and goes.
  */
 export function createRedisClient({
-  url,
+  connection,
   logger,
   commandTimeoutMs = 1_000,
-}: RedisClientOptions): Redis {
-  const redis = new Redis(url, {
+}: RedisClientOptions): RedisClient {
+  const redis = redisClientFor(connection, {
     commandTimeout: commandTimeoutMs,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 1,
@@ -44,7 +50,7 @@ export function createRedisClient({
   return redis;
 }
 
-export const redisReadiness = (redis: Redis): ReadinessCheck => ({
+export const redisReadiness = (redis: RedisClient): ReadinessCheck => ({
   name: 'redis',
   check: () => redis.ping(),
 });
@@ -54,8 +60,8 @@ export function connectRedis({
   config,
   logger,
   onShutdown,
-}: ServiceContext<{ REDIS_URL: string }>): Redis {
-  const redis = createRedisClient({ url: config.REDIS_URL, logger });
+}: ServiceContext<RedisConfig>): RedisClient {
+  const redis = createRedisClient({ connection: redisConnectionOf(config), logger });
   onShutdown(() => redis.quit());
   return redis;
 }

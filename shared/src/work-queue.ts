@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import { RedisScript } from '@cb-lab/shared-breaker';
 
 /** Deletes the lock only if its holder still owns it (it may have expired and passed on). */
@@ -24,7 +24,7 @@ export interface WorkQueueKeys {
  */
 export class DurableWorkQueue {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: WorkQueueKeys,
   ) {}
 
