@@ -21,6 +21,8 @@ interface Order {
 
 interface Answer {
   key: string;
+  /** The order's id, when it was answered with one. */
+  orderId?: string;
   /**
    * The HTTP status; `connection failed` when the connection was refused or cut before an
    * answer (at once: nothing was listening); `no answer` when nothing came within the budget.
@@ -69,8 +71,8 @@ async function orderLoad(orders: string, scenario: string, until: Promise<unknow
     const wait = (n * 1_000) / RATE - (performance.now() - started);
     if (wait > 0) await sleep(wait);
     inFlight.push(
-      placeOrder(orders, `${scenario}-${n}`).then(({ key, status, ms }) => {
-        answers.push({ key, status, ms });
+      placeOrder(orders, `${scenario}-${n}`).then(({ key, status, ms, order }) => {
+        answers.push({ key, status, ms, ...(order ? { orderId: order.id } : {}) });
       }),
     );
   }
@@ -135,12 +137,17 @@ async function expectNothingLost(
   // The same key again: the order it created, or a new one if the first request never got in.
   const orders: Order[] = [];
   const unanswered: Answer[] = [];
-  for (const { key } of answers) {
+  const forgotten: { key: string; answered: string; now: string }[] = [];
+  for (const { key, orderId } of answers) {
     const again = await placeOrder(stack.orders, key);
     if (again.order) orders.push(again.order);
     else unanswered.push(again);
+    if (orderId !== undefined && again.order && again.order.id !== orderId)
+      forgotten.push({ key, answered: orderId, now: again.order.id });
   }
   expect(unanswered).toEqual([]);
+  // An order once answered is never forgotten: its key finds it again.
+  expect(forgotten).toEqual([]);
 
   const final = new Map<string, Order>();
   await waitFor(
@@ -198,7 +205,7 @@ const tally = (values: readonly string[]): string =>
     .join(', ');
 
 /** Plays `fault` under load, heals, and checks the invariants and the breaker's convergence. */
-async function underLoad(
+export async function underLoad(
   stack: Stack,
   scenario: string,
   fault: () => Promise<void>,

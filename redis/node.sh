@@ -6,13 +6,16 @@
 #   replica   replication between the servers
 #   sentinel  what the sentinels need to watch and fail over
 #   admin     forming the cluster
+#   default   nobody can log in as it (off); Redis 7.0 replays the append-only file with its
+#             permissions, so they allow everything: without them the writes of every script
+#             (an order's record, the breaker's state) are dropped when the server restarts
 # NODE_NAME is the name other containers reach this one by; REPLICA_OF (Sentinel) names the
 # primary to follow; CLUSTER=yes makes it a cluster node.
 set -eu
 umask 077
 : "${NODE_NAME:?NODE_NAME names this server}"
 cat > /run/redis/users.acl <<ACL
-user default off
+user default off ~* &* +@all
 user lab on >${REDIS_PASSWORD} ~{payments}:* ~{orders}:* ~{cb:* &{cb:* +@all -@dangerous +info
 user replica on >${REDIS_ADMIN_PASSWORD} +psync +replconf +ping
 user sentinel on >${REDIS_ADMIN_PASSWORD} allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill
