@@ -10,8 +10,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
-import { startRedis, type TestRedis } from '@cb-lab/testing';
+import {
+  RedisBreakerStore,
+  SharedCircuitBreaker,
+  type RedisConnection,
+} from '@cb-lab/shared-breaker';
+import { startRedis, startRedisCluster } from '@cb-lab/testing';
+import { Redis } from 'ioredis';
 import {
   circuitBreaker,
   CircuitState,
@@ -48,8 +53,20 @@ interface Replica {
   readonly open: boolean;
 }
 
-type Kind = 'shared breaker' | 'local cockatiel breakers' | 'no breaker';
-const KINDS: readonly Kind[] = ['shared breaker', 'local cockatiel breakers', 'no breaker'];
+type Kind =
+  'shared breaker' | 'shared breaker on Redis Cluster' | 'local cockatiel breakers' | 'no breaker';
+const KINDS: readonly Kind[] = [
+  'shared breaker',
+  'shared breaker on Redis Cluster',
+  'local cockatiel breakers',
+  'no breaker',
+];
+
+/** Where the shared breaker keeps its state: a standalone Redis and a 3-primary cluster. */
+interface Targets {
+  standalone: RedisConnection;
+  cluster: RedisConnection;
+}
 
 interface Cluster {
   replicas: Replica[];
@@ -58,7 +75,7 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function cluster(kind: Kind, size: number, redis: TestRedis, name: string): Promise<Cluster> {
+async function cluster(kind: Kind, size: number, targets: Targets, name: string): Promise<Cluster> {
   const propagation: number[] = [];
   if (kind === 'no breaker') {
     return {
@@ -89,7 +106,9 @@ async function cluster(kind: Kind, size: number, redis: TestRedis, name: string)
   const breakers: SharedCircuitBreaker[] = [];
   let firstOpenAt: number | undefined;
   for (let i = 0; i < size; i += 1) {
-    const store = new RedisBreakerStore(redis.url);
+    const store = new RedisBreakerStore(
+      kind === 'shared breaker' ? targets.standalone : targets.cluster,
+    );
     const breaker = await new SharedCircuitBreaker(store, {
       name,
       replica: `r${i}`,
@@ -147,9 +166,9 @@ interface Trial {
   probesPerPeriod: number;
 }
 
-async function trial(kind: Kind, size: number, redis: TestRedis, name: string): Promise<Trial> {
+async function trial(kind: Kind, size: number, targets: Targets, name: string): Promise<Trial> {
   const dependency = new Dependency();
-  const replicas = await cluster(kind, size, redis, name);
+  const replicas = await cluster(kind, size, targets, name);
   const stop = { stopped: false };
   const load = steadyLoad(replicas.replicas, dependency, stop);
   await sleep(200);
@@ -170,16 +189,31 @@ async function trial(kind: Kind, size: number, redis: TestRedis, name: string): 
   return { reachedUntilAllRejected, propagation: replicas.propagation, probesPerPeriod };
 }
 
+/** The mean round trip of a PING on `connection`, in ms. */
+async function roundTripMsOf(connection: Redis): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < 200; i += 1) await connection.ping();
+  return (performance.now() - started) / 200;
+}
+
 async function main(): Promise<void> {
   const redis = await startRedis();
+  const redisCluster = await startRedisCluster();
   try {
     const connection = redis.connect();
     const machine = describeMachine(await redisVersionOf(connection));
-    const rttStarted = performance.now();
-    for (let i = 0; i < 200; i += 1) await connection.ping();
-    const roundTripMs = (performance.now() - rttStarted) / 200;
+    const roundTripMs = await roundTripMsOf(connection);
+    // A cluster node's round trip (every node is in one container: one is as near as another).
+    const [host, port] = (redisCluster.nodes[0] ?? '').split(':');
+    const clusterNode = new Redis({ host, port: Number(port), password: redisCluster.password });
+    const clusterRoundTripMs = await roundTripMsOf(clusterNode);
+    clusterNode.disconnect();
+    const targets: Targets = {
+      standalone: redis.url,
+      cluster: { clusterNodes: redisCluster.nodes, password: redisCluster.password },
+    };
     process.stdout.write(
-      `Containment, ${TRIALS} trials, threshold ${THRESHOLD}, ${RATE_PER_REPLICA} calls/s per replica, open ${OPEN_MS} ms, on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs\n\n`,
+      `Containment, ${TRIALS} trials, threshold ${THRESHOLD}, ${RATE_PER_REPLICA} calls/s per replica, open ${OPEN_MS} ms, on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs (cluster node ${(clusterRoundTripMs * 1_000).toFixed(0)} µs)\n\n`,
     );
     const rows: string[] = [];
     let trialNumber = 0;
@@ -187,10 +221,11 @@ async function main(): Promise<void> {
       for (const kind of KINDS) {
         const trials: Trial[] = [];
         for (let t = 0; t < TRIALS; t += 1)
-          trials.push(await trial(kind, size, redis, `containment-${(trialNumber += 1)}`));
-        const delays = trials.flatMap((t) => t.propagation).map((ms) => ms / roundTripMs);
+          trials.push(await trial(kind, size, targets, `containment-${(trialNumber += 1)}`));
+        const rtt = kind === 'shared breaker on Redis Cluster' ? clusterRoundTripMs : roundTripMs;
+        const delays = trials.flatMap((t) => t.propagation).map((ms) => ms / rtt);
         const target =
-          kind === 'shared breaker'
+          kind === 'shared breaker' || kind === 'shared breaker on Redis Cluster'
             ? `≤ ${THRESHOLD} + in flight`
             : kind === 'local cockatiel breakers'
               ? `≤ ${size * THRESHOLD} + in flight`
@@ -213,13 +248,13 @@ async function main(): Promise<void> {
     await writeSection(
       'containment',
       [
-        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs. ${TRIALS} trials per row; each replica sends ${RATE_PER_REPLICA} calls/s of about 1 ms; the dependency then fails hard. "In flight" are calls already started when the breaker opened (about ${RATE_PER_REPLICA / 1_000} per replica per millisecond of propagation). Without a breaker, the count is one second of traffic.`,
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; Redis round trip ${(roundTripMs * 1_000).toFixed(0)} µs (a cluster node: ${(clusterRoundTripMs * 1_000).toFixed(0)} µs). The cluster has three primaries, each with a replica, in one container; each trial's breaker has its own name, so its slot and node vary. ${TRIALS} trials per row; each replica sends ${RATE_PER_REPLICA} calls/s of about 1 ms; the dependency then fails hard. "In flight" are calls already started when the breaker opened (about ${RATE_PER_REPLICA / 1_000} per replica per millisecond of propagation). Without a breaker, the count is one second of traffic.`,
         '',
         table,
       ].join('\n'),
     );
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), redisCluster.stop()]);
   }
 }
 

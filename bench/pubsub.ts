@@ -36,9 +36,9 @@ interface Round {
   clusterCpuMs: number;
 }
 
-const connectTo = (address: string) => {
+const connectTo = (address: string, password: string) => {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), address.split(':').pop()];
-  return new Redis({ host, port: Number(port), lazyConnect: false });
+  return new Redis({ host, port: Number(port), password, lazyConnect: false });
 };
 
 async function cpuMsOf(nodes: readonly Redis[]): Promise<number> {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const cluster: TestRedisCluster = await startRedisCluster();
   const connections: Redis[] = [];
   const open = (address: string) => {
-    const connection = connectTo(address);
+    const connection = connectTo(address, cluster.password);
     connections.push(connection);
     return connection;
   };

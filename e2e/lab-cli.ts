@@ -94,6 +94,7 @@ export function labCli(running: () => Stack): void {
         status.stdout.split('\n').filter((line) => /\shttp:\/\/127\.0\.0\.1:\d+\s/.test(line)),
       ).toHaveLength(3);
       expect(status.stdout).toContain('as Redis holds it:');
+      expect(status.stdout).toMatch(/^Redis: standalone; the breaker's state is on [\d.]+:6379$/m);
       expect(status.stdout).toContain('gateway faults: 50% answer 503');
       const healed = await runLab(running(), ['heal']);
       expect(healed.stdout).toContain('gateway faults: healthy');

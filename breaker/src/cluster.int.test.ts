@@ -21,7 +21,10 @@ let admin: Cluster;
 
 beforeAll(async () => {
   cluster = teardown.add(await startRedisCluster(), (c) => c.stop());
-  admin = teardown.add(new Cluster([...cluster.nodes]), (c) => c.quit());
+  admin = teardown.add(
+    new Cluster([...cluster.nodes], { redisOptions: { password: cluster.password } }),
+    (c) => c.quit(),
+  );
 });
 afterAll(() => teardown.run());
 
@@ -38,7 +41,10 @@ async function slotOwners(): Promise<(slot: number) => string> {
   };
 }
 
-const { replicas, tripOpen } = replicaFactory(teardown, () => ({ clusterNodes: cluster.nodes }));
+const { replicas, tripOpen } = replicaFactory(teardown, () => ({
+  clusterNodes: cluster.nodes,
+  password: cluster.password,
+}));
 
 /** A cluster of its own, for a test that kills nodes. */
 async function freshCluster(): Promise<TestRedisCluster> {
@@ -55,7 +61,7 @@ const failoverSettings: ReplicaOptions = {
 async function threeOn(own: TestRedisCluster, openMs: number) {
   const [first, ...others] = await replicas(3, {
     ...failoverSettings,
-    connection: { clusterNodes: own.nodes },
+    connection: { clusterNodes: own.nodes, password: own.password },
     openMs,
     syncIntervalMs: 500,
   });
@@ -65,7 +71,10 @@ async function threeOn(own: TestRedisCluster, openMs: number) {
 
 function store(): RedisBreakerStore {
   return teardown.add(
-    new RedisBreakerStore({ clusterNodes: cluster.nodes }, { operationTimeoutMs: 500 }),
+    new RedisBreakerStore(
+      { clusterNodes: cluster.nodes, password: cluster.password },
+      { operationTimeoutMs: 500 },
+    ),
     (s) => s.close(),
   );
 }
@@ -139,7 +148,10 @@ describe('the shared breaker on a Redis Cluster', () => {
 
   it('refuses to start on a cluster node given as a standalone URL, saying what to give', async () => {
     const [node] = cluster.nodes;
-    const misconfigured = teardown.add(new RedisBreakerStore(`redis://${node}`), (s) => s.close());
+    const misconfigured = teardown.add(
+      new RedisBreakerStore(`redis://:${cluster.password}@${node}`),
+      (s) => s.close(),
+    );
     const breaker = new SharedCircuitBreaker(misconfigured, {
       name: `misconfigured-${process.pid}`,
       trip: { mode: 'consecutive', threshold: 2 },
@@ -155,7 +167,10 @@ describe('the shared breaker on a Redis Cluster', () => {
 
   it('stops trusting its view when the node under its subscription dies, then moves and reads', async () => {
     const own = await freshCluster();
-    const all = await replicas(3, { ...failoverSettings, connection: { clusterNodes: own.nodes } });
+    const all = await replicas(3, {
+      ...failoverSettings,
+      connection: { clusterNodes: own.nodes, password: own.password },
+    });
     const changes = all.map((breaker) => {
       const seen: boolean[] = [];
       breaker.onStoreChange(({ up }) => seen.push(up));

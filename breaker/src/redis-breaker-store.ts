@@ -90,7 +90,10 @@ function hostAndPort(node: string): { host: string; port: number } {
  * makes; its `retryStrategy` also paces asking the sentinels again and
  * reconnecting to the cluster.
  */
-export function redisClientFor(connection: RedisConnection, options: RedisOptions): Redis | Cluster {
+export function redisClientFor(
+  connection: RedisConnection,
+  options: RedisOptions,
+): Redis | Cluster {
   if (typeof connection === 'string') return new Redis(connection, options);
   if ('url' in connection) return new Redis(connection.url, options);
   if ('sentinels' in connection) {
@@ -108,12 +111,20 @@ export function redisClientFor(connection: RedisConnection, options: RedisOption
   }
   const { clusterNodes, username, password } = connection;
   if (clusterNodes.length === 0) throw new RangeError('clusterNodes names no node');
+  // Queueing, retrying and when to connect are the cluster client's, not each node's: with
+  // nodes told to connect at once (lazyConnect false) and no offline queue, a cluster whose
+  // nodes announce host names never became ready (seen on docker-compose.cluster.yml).
+  const { enableOfflineQueue, retryStrategy } = options;
+  const nodeOptions: RedisOptions = { ...options };
+  delete nodeOptions.enableOfflineQueue;
+  delete nodeOptions.retryStrategy;
+  delete nodeOptions.lazyConnect;
   const clusterOptions: ClusterOptions = {
-    redisOptions: { ...options, username, password },
-    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    redisOptions: { ...nodeOptions, username, password },
+    enableOfflineQueue: enableOfflineQueue ?? true,
     // The client's own retries would hold a caller past the budget: the caller retries.
     maxRedirections: 3,
-    clusterRetryStrategy: options.retryStrategy ?? undefined,
+    clusterRetryStrategy: retryStrategy ?? undefined,
     slotsRefreshTimeout: options.connectTimeout ?? 2_000,
   };
   return new Cluster(clusterNodes.map(hostAndPort), clusterOptions);

@@ -33,7 +33,14 @@ beforeAll(async () => {
 afterAll(() => teardown.run());
 
 const TOPOLOGIES: [string, () => Record<string, string>][] = [
-  ['Redis Cluster', () => ({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodes.join(',') })],
+  [
+    'Redis Cluster',
+    () => ({
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+      REDIS_PASSWORD: cluster.password,
+    }),
+  ],
   [
     'Redis Sentinel',
     () => ({

@@ -7,10 +7,28 @@
 const UNAVAILABLE_MESSAGES = new Set([
   'Command timed out',
   "Stream isn't writeable and enableOfflineQueue options is false",
+  "Cluster isn't ready and enableOfflineQueue options is false",
   'Connection is closed.',
 ]);
 
-/** Whether `error` says Redis is away (paused, stopped, unreachable), not that a command was wrong. */
+/**
+ * Replies of a server that cannot serve now, as during a failover: a cluster
+ * that lost a primary (`CLUSTERDOWN`, `TRYAGAIN`), a primary demoted to a
+ * replica under the connection (`READONLY`), a server still loading its data
+ * (`LOADING`), a replica whose primary is gone (`MASTERDOWN`).
+ */
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)\b/;
+
+/** The cluster client gives up with this, naming the error of its last attempt. */
+const CLUSTER_GAVE_UP = /^Too many Cluster redirections\. Last error: (?:\w*Error: )?(.*)$/s;
+
+const unavailable = (message: string): boolean => {
+  if (UNAVAILABLE_MESSAGES.has(message) || UNAVAILABLE_REPLY.test(message)) return true;
+  const last = CLUSTER_GAVE_UP.exec(message)?.[1];
+  return last !== undefined && unavailable(last);
+};
+
+/** Whether `error` says Redis is away (paused, stopped, failing over), not that a command was wrong. */
 export const isRedisUnavailable = (error: unknown): error is Error =>
   error instanceof Error &&
-  (UNAVAILABLE_MESSAGES.has(error.message) || error.name === 'MaxRetriesPerRequestError');
+  (unavailable(error.message) || error.name === 'MaxRetriesPerRequestError');

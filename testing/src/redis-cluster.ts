@@ -6,6 +6,8 @@ import { portOf, RedisProcesses } from './redis-processes';
 export interface TestRedisCluster {
   /** Seed nodes, `host:port`, as a client gives them (the three first primaries). */
   readonly nodes: readonly string[];
+  /** Every node's password (`requirepass`, the default user's), as production has one. */
+  readonly password: string;
   readonly container: StartedTestContainer;
   /** The primary (`host:port`) holding `key`'s slot now. */
   primaryOf(key: string): Promise<string>;
@@ -21,6 +23,7 @@ export interface TestRedisCluster {
 }
 
 const PRIMARY_PORTS = [7000, 7001, 7002];
+const PASSWORD = 'cluster-test-password';
 const PORTS = [...PRIMARY_PORTS, 7003, 7004, 7005];
 
 /*
@@ -33,10 +36,11 @@ const PORTS = [...PRIMARY_PORTS, 7003, 7004, 7005];
  */
 const START = `
 IP=$(hostname -i | awk '{print $1}')
+export REDISCLI_AUTH=${PASSWORD}
 for port in ${PORTS.join(' ')}; do
   redis-server --port $port --bind 0.0.0.0 --protected-mode no --cluster-enabled yes \\
     --cluster-config-file nodes-$port.conf --cluster-announce-ip $IP --cluster-node-timeout 1000 \\
-    --save '' --appendonly no --dir /tmp --daemonize yes
+    --requirepass ${PASSWORD} --masterauth ${PASSWORD} --save '' --appendonly no --dir /tmp --daemonize yes
 done
 for port in ${PORTS.join(' ')}; do until redis-cli -p $port ping > /dev/null 2>&1; do sleep 0.1; done; done
 redis-cli --cluster create ${PORTS.map((p) => `$IP:${p}`).join(' ')} --cluster-replicas 1 --cluster-yes > /dev/null
@@ -69,7 +73,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     .withWaitStrategy(Wait.forLogMessage(/cluster ready at/))
     .start();
   const ip = container.getIpAddress(container.getNetworkNames()[0] ?? 'bridge');
-  const servers = new RedisProcesses(container);
+  const servers = new RedisProcesses(container, PASSWORD);
   const address = (port: number) => `${ip}:${port}`;
 
   /** CLUSTER NODES as some live node sees it. */
@@ -119,6 +123,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
 
   return {
     nodes: PRIMARY_PORTS.map(address),
+    password: PASSWORD,
     container,
     primaryOf,
     replicaOf,

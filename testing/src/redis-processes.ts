@@ -5,11 +5,17 @@ import type { StartedTestContainer } from 'testcontainers';
  * operator (or a crash) would: redis-cli and signals.
  */
 export class RedisProcesses {
-  constructor(private readonly container: StartedTestContainer) {}
+  /** @param password - the servers' password, if they have one (redis-cli is given it). */
+  constructor(
+    private readonly container: StartedTestContainer,
+    private readonly password?: string,
+  ) {}
 
   /** Runs redis-cli in the container and answers its output. */
   async cli(...args: string[]): Promise<string> {
-    const { output, exitCode } = await this.container.exec(['redis-cli', ...args]);
+    const { output, exitCode } = await this.container.exec(['redis-cli', ...args], {
+      env: this.password === undefined ? {} : { REDISCLI_AUTH: this.password },
+    });
     if (exitCode !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${output}`);
     return output.trim();
   }

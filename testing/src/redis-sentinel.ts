@@ -13,6 +13,8 @@ export interface TestRedisSentinel {
   primary(): Promise<string>;
   /** Shuts the current primary down (no save): the sentinels fail over to the replica. */
   killPrimary(): Promise<void>;
+  /** Kills the current primary at once (SIGKILL), as a crash would. */
+  crashPrimary(): Promise<void>;
   /**
    * Makes a failover lose writes, as asynchronous replication can: the
    * replica is frozen and its replication link filled up, `write` runs (its
@@ -78,6 +80,9 @@ export async function startRedisSentinel(): Promise<TestRedisSentinel> {
       const port = portOf(await primary());
       // SHUTDOWN closes the connection without a reply: redis-cli reports that, not a failure.
       await container.exec(['redis-cli', '-p', port, 'shutdown', 'nosave']);
+    },
+    crashPrimary: async () => {
+      await servers.crash(portOf(await primary()));
     },
     crashPrimaryLosing: async (write) => {
       const primaryPort = portOf(await primary());

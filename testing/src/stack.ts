@@ -29,6 +29,8 @@ export interface StackOptions {
   environment?: Readonly<Record<string, string>>;
   /** The services to start (with what they depend on); all but grafana by default. */
   services?: readonly StackService[];
+  /** Override files on top of docker-compose.yml, e.g. `docker-compose.sentinel.yml`. */
+  overrides?: readonly string[];
 }
 
 /** Docker operations on one container of the stack, by compose container name (`redis-1` …). */
@@ -47,6 +49,10 @@ export interface StackContainer {
 export interface CircuitView {
   state: string;
   replica: string;
+  store: string;
+  storeTopology: string | null;
+  storeServer: string | null;
+  storeSwitches: number;
 }
 
 export interface Stack {
@@ -83,10 +89,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const adminToken = `stack-${randomUUID()}`;
   const redisPassword = `redis-${randomUUID()}`;
-  const environment = await new DockerComposeEnvironment(
-    path.resolve(__dirname, '../..'),
+  const environment = await new DockerComposeEnvironment(path.resolve(__dirname, '../..'), [
     'docker-compose.yml',
-  )
+    ...(options.overrides ?? []),
+  ])
     .withBuild()
     .withEnvironment({
       NODE_IMAGE: images.node,
@@ -100,6 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LOAD_GENERATOR_HOST_PORT: String(loadGenerator),
       ADMIN_TOKEN: adminToken,
       REDIS_PASSWORD: redisPassword,
+      REDIS_ADMIN_PASSWORD: `redis-admin-${randomUUID()}`,
       BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
       ...options.environment,
     })

@@ -10,6 +10,12 @@ export interface CircuitView {
   failures: number;
   replica: string;
   store: string;
+  /** `standalone`, `sentinel` or `cluster`. */
+  storeTopology: string | null;
+  /** The Redis server that holds the breaker's state, as this replica last reached it. */
+  storeServer: string | null;
+  /** How often that server changed under this replica (failovers, a moved slot). */
+  storeSwitches: number;
   openedAt: string | null;
   halfOpenAt: string | null;
   redis: { state: string; failures: number; epoch: number; openCount: number } | null;
@@ -59,13 +65,25 @@ export async function printStatus(endpoints: StackEndpoints, out: Output): Promi
   out.line(`breaker ${circuits[0]?.breaker ?? '?'} as each payments replica sees it:`);
   out.line(
     table(
-      ['replica', 'url', 'state', 'failures', 'store', 'opened at', 'half-open at'],
+      [
+        'replica',
+        'url',
+        'state',
+        'failures',
+        'store',
+        'redis server',
+        'switches',
+        'opened at',
+        'half-open at',
+      ],
       circuits.map((c, i) => [
         c.replica,
         endpoints.payments[i] ?? '',
         c.state,
         String(c.failures),
         c.store,
+        c.storeServer ?? '–',
+        String(c.storeSwitches),
         time(c.openedAt),
         halfOpen(c),
       ]),
@@ -77,7 +95,21 @@ export async function printStatus(endpoints: StackEndpoints, out: Output): Promi
       ? `as Redis holds it: ${shared.state}, ${shared.failures} failures, epoch ${shared.epoch}, opened ${shared.openCount} time(s) since it last closed`
       : 'as Redis holds it: unknown (no replica can reach Redis)',
   );
+  out.line(describeTopology(circuits));
   out.line(`gateway faults: ${describeFaults(faults)}`);
+}
+
+/** `Redis: sentinel; the breaker's state is on 172.18.0.6:6379`, or where replicas disagree. */
+export function describeTopology(circuits: readonly CircuitView[]): string {
+  const topology = circuits.find((c) => c.storeTopology !== null)?.storeTopology ?? 'unknown';
+  const servers = [...new Set(circuits.map((c) => c.storeServer).filter((s) => s !== null))];
+  const where =
+    servers.length === 0
+      ? 'no replica has reached it yet'
+      : servers.length === 1
+        ? `the breaker's state is on ${servers[0]}`
+        : `replicas disagree on the server (a failover in progress?): ${servers.join(', ')}`;
+  return `Redis: ${topology}; ${where}`;
 }
 
 export const statusCommand: Command = {
@@ -88,8 +120,10 @@ export const statusCommand: Command = {
 
 Shows, for each payments replica, the breaker state it enforces, its failure
 count, whether it uses the shared state in Redis or its local fallback, and
-when the breaker opened and will let a probe through; then the state as
-Redis holds it and the gateway's active faults.
+which Redis server it reaches the state on (and how often that changed: a
+failover), and when the breaker opened and will let a probe through; then the
+state as Redis holds it, the Redis topology (standalone, sentinel, cluster)
+with the server holding the breaker's slot, and the gateway's active faults.
 ${ENDPOINT_HELP}`,
   async run(argv) {
     const { values } = parse('status', argv, {});

@@ -1,0 +1,44 @@
+import { isRedisUnavailable } from './redis-errors';
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+describe('isRedisUnavailable', () => {
+  it('takes Redis being away, or failing over, as unavailable', () => {
+    for (const message of [
+      'Command timed out',
+      'Connection is closed.',
+      "Stream isn't writeable and enableOfflineQueue options is false",
+      "Cluster isn't ready and enableOfflineQueue options is false",
+      'CLUSTERDOWN The cluster is down',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+      "READONLY You can't write against a read only replica.",
+      'LOADING Redis is loading the dataset in memory',
+      'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no',
+      // As the cluster client reports them during a failover (seen on docker-compose.cluster.yml).
+      'Too many Cluster redirections. Last error: Error: Connection is closed.',
+      'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',
+    ])
+      expect({ message, unavailable: isRedisUnavailable(new Error(message)) }).toEqual({
+        message,
+        unavailable: true,
+      });
+    expect(isRedisUnavailable(named('MaxRetriesPerRequestError', 'Reached the max retries'))).toBe(
+      true,
+    );
+  });
+
+  it('takes a command Redis refused as a bug, not an outage', () => {
+    for (const message of [
+      'WRONGTYPE Operation against a key holding the wrong kind of value',
+      'NOPERM User lab has no permissions to access one of the keys used as arguments',
+      "CROSSSLOT Keys in request don't hash to the same slot",
+      'Too many Cluster redirections. Last error: ReplyError: MOVED 866 10.0.0.2:6379',
+      'ERR unknown command',
+    ])
+      expect({ message, unavailable: isRedisUnavailable(new Error(message)) }).toEqual({
+        message,
+        unavailable: false,
+      });
+    expect(isRedisUnavailable('Command timed out')).toBe(false);
+  });
+});
