@@ -1,5 +1,6 @@
-// Three projects so each layer can run alone: unit (no Docker), integration
-// (real Redis through testcontainers) and e2e (the real compose stack).
+// Projects so each layer can run alone: unit (no Docker), integration (real Redis through
+// testcontainers), e2e (the real compose stack) and ha (the compose stack on a Redis Cluster,
+// outside npm test).
 const shared = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
@@ -29,6 +30,12 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
+    },
+    // More of the lab on highly available Redis than npm test has time for: npm run test:ha.
+    {
+      ...shared,
+      displayName: 'ha',
+      testMatch: ['<rootDir>/e2e/**/*.ha.test.ts'],
     },
   ],
 };

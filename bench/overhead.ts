@@ -9,7 +9,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
-import { startRedis, type TestRedis } from '@cb-lab/testing';
+import {
+  startRedis,
+  startRedisCluster,
+  type TestRedis,
+  type TestRedisCluster,
+} from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import { summarize } from '../lab/src/stats';
 import { describeMachine, redisVersionOf } from './machine';
@@ -24,7 +29,13 @@ const NEVER = Number.MAX_SAFE_INTEGER;
 
 type Path = 'closed success' | 'closed failure' | 'open rejection';
 const PATHS: readonly Path[] = ['closed success', 'closed failure', 'open rejection'];
-const SUBJECTS = ['bare call', 'cockatiel', 'shared breaker', 'naive Redis breaker'] as const;
+const SUBJECTS = [
+  'bare call',
+  'cockatiel',
+  'shared breaker',
+  'shared breaker on Redis Cluster',
+  'naive Redis breaker',
+] as const;
 type Subject = (typeof SUBJECTS)[number];
 
 /** A protected call that yields to the event loop once, like fast I/O. */
@@ -45,10 +56,13 @@ type Runner = () => Promise<unknown>;
 
 async function subjectsFor(
   redis: TestRedis,
+  cluster: TestRedisCluster,
   teardown: (() => Promise<unknown>)[],
 ): Promise<Record<Path, Record<Subject, Runner>>> {
-  const shared = async (name: string, threshold: number) => {
-    const store = new RedisBreakerStore(redis.url);
+  const shared = async (name: string, threshold: number, onCluster = false) => {
+    const store = new RedisBreakerStore(
+      onCluster ? { clusterNodes: cluster.nodes, password: cluster.password } : redis.url,
+    );
     teardown.push(() => store.close());
     const breaker = await new SharedCircuitBreaker(store, {
       name,
@@ -77,6 +91,13 @@ async function subjectsFor(
   ]);
   await swallow(() => sharedOpen.execute(fail))();
   await sharedOpen.flush();
+  const [clusterClosed, clusterFailing, clusterOpen] = await Promise.all([
+    shared('bench-closed', NEVER, true),
+    shared('bench-failing', NEVER, true),
+    shared('bench-open', 1, true),
+  ]);
+  await swallow(() => clusterOpen.execute(fail))();
+  await clusterOpen.flush();
   const cockatielOpen = cockatiel(1);
   await swallow(() => cockatielOpen.execute(fail))();
   const naiveOpen = naive('bench:naive:open', 1);
@@ -92,12 +113,14 @@ async function subjectsFor(
       'bare call': succeed,
       cockatiel: () => cockatielClosed.execute(succeed),
       'shared breaker': () => sharedClosed.execute(succeed),
+      'shared breaker on Redis Cluster': () => clusterClosed.execute(succeed),
       'naive Redis breaker': () => naiveClosed.execute(succeed),
     },
     'closed failure': {
       'bare call': swallow(fail),
       cockatiel: swallow(() => cockatielFailing.execute(fail)),
       'shared breaker': swallow(() => sharedFailing.execute(fail)),
+      'shared breaker on Redis Cluster': swallow(() => clusterFailing.execute(fail)),
       'naive Redis breaker': swallow(() => naiveFailing.execute(fail)),
     },
     'open rejection': {
@@ -105,14 +128,16 @@ async function subjectsFor(
       'bare call': swallow(fail),
       cockatiel: swallow(() => cockatielOpen.execute(succeed)),
       'shared breaker': swallow(() => sharedOpen.execute(succeed)),
+      'shared breaker on Redis Cluster': swallow(() => clusterOpen.execute(succeed)),
       'naive Redis breaker': swallow(() => naiveOpen.execute(succeed)),
     },
   };
 }
 
+/** Commands the subjects sent: not the benchmark's own INFO, nor the cluster client's CLUSTER SLOTS. */
 const commandTotal = (counts: Record<string, number>) =>
   Object.entries(counts)
-    .filter(([name]) => name !== 'info')
+    .filter(([name]) => name !== 'info' && !name.startsWith('cluster'))
     .reduce((sum, [, calls]) => sum + calls, 0);
 
 interface Measurement {
@@ -120,14 +145,20 @@ interface Measurement {
   commandsPerCall: number;
 }
 
-async function measure(redis: TestRedis, run: Runner): Promise<Measurement> {
-  const before = commandTotal(await redis.commandCounts());
+async function measure(
+  redis: TestRedis,
+  cluster: TestRedisCluster,
+  run: Runner,
+): Promise<Measurement> {
+  const count = async () =>
+    commandTotal(await redis.commandCounts()) + commandTotal(await cluster.commandCounts());
+  const before = await count();
   const started = performance.now();
   for (let i = 0; i < CALLS; i += 1) await run();
   const elapsed = performance.now() - started;
   // Let batched outcome writes land before counting them.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const after = commandTotal(await redis.commandCounts());
+  const after = await count();
   return { nsPerCall: (elapsed * 1e6) / CALLS, commandsPerCall: (after - before) / CALLS };
 }
 
@@ -135,13 +166,14 @@ const median = (values: number[]) => summarize(values).p50;
 
 async function main(): Promise<void> {
   const redis = await startRedis();
+  const cluster = await startRedisCluster();
   const teardown: (() => Promise<unknown>)[] = [];
   try {
     const machine = describeMachine(await redisVersionOf(redis.connect()));
     process.stdout.write(
       `Per-call overhead, ${CALLS} sequential calls × ${ROUNDS} rounds, on ${machine}\n\n`,
     );
-    const subjects = await subjectsFor(redis, teardown);
+    const subjects = await subjectsFor(redis, cluster, teardown);
     const results = new Map<string, Measurement[]>();
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const path of PATHS) {
@@ -150,7 +182,7 @@ async function main(): Promise<void> {
           const key = `${path}|${subject}`;
           results.set(key, [
             ...(results.get(key) ?? []),
-            await measure(redis, subjects[path][subject]),
+            await measure(redis, cluster, subjects[path][subject]),
           ]);
         }
       }
@@ -180,14 +212,14 @@ async function main(): Promise<void> {
     await writeSection(
       'overhead',
       [
-        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}: ${CALLS} sequential calls per subject and path, ${ROUNDS} rounds with the subjects taking turns; medians. Each protected call yields to the event loop once (like fast I/O), so the bare call is the floor. Redis commands are counted with \`INFO commandstats\` deltas.`,
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}: ${CALLS} sequential calls per subject and path, ${ROUNDS} rounds with the subjects taking turns; medians. Each protected call yields to the event loop once (like fast I/O), so the bare call is the floor. Redis commands are counted with \`INFO commandstats\` deltas (on the cluster, summed over its three primaries; it has a replica each, all in one container).`,
         '',
         table,
       ].join('\n'),
     );
   } finally {
     for (const step of teardown.reverse()) await step().catch(() => undefined);
-    await redis.stop();
+    await Promise.all([redis.stop(), cluster.stop()]);
   }
 }
 

@@ -19,14 +19,17 @@ const UNAVAILABLE_MESSAGES = new Set([
  */
 const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)\b/;
 
-/** The cluster client gives up with this, naming the error of its last attempt. */
-const CLUSTER_GAVE_UP = /^Too many Cluster redirections\. Last error: (?:\w*Error: )?(.*)$/s;
+/**
+ * The cluster client gives up with this after `maxRedirections` attempts that were all
+ * redirected or refused (MOVED to a node that is gone, CLUSTERDOWN, a closed connection): the
+ * slots are moving, as in a failover, whatever the last error was.
+ */
+const CLUSTER_GAVE_UP = 'Too many Cluster redirections.';
 
-const unavailable = (message: string): boolean => {
-  if (UNAVAILABLE_MESSAGES.has(message) || UNAVAILABLE_REPLY.test(message)) return true;
-  const last = CLUSTER_GAVE_UP.exec(message)?.[1];
-  return last !== undefined && unavailable(last);
-};
+const unavailable = (message: string): boolean =>
+  UNAVAILABLE_MESSAGES.has(message) ||
+  UNAVAILABLE_REPLY.test(message) ||
+  message.startsWith(CLUSTER_GAVE_UP);
 
 /** Whether `error` says Redis is away (paused, stopped, failing over), not that a command was wrong. */
 export const isRedisUnavailable = (error: unknown): error is Error =>

@@ -17,6 +17,8 @@ export interface TestRedisCluster {
   nodesWithSubscribers(): Promise<string[]>;
   /** Kills a node at once (SIGKILL). */
   crash(node: string): Promise<void>;
+  /** Calls of each command so far, summed over the live primaries (`INFO commandstats`). */
+  commandCounts(): Promise<Record<string, number>>;
   /** {@link RedisProcesses.crashLosing} on the primary holding `key`'s slot and its replica. */
   crashPrimaryLosing(key: string, write: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
@@ -138,6 +140,17 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       return found;
     },
     crash: (node) => servers.crash(portOf(node)),
+    commandCounts: async () => {
+      const counts: Record<string, number> = {};
+      for (const node of (await clusterNodes()).filter((n) => n.primary && n.alive)) {
+        const info = await servers.cli('-p', portOf(node.address), 'info', 'commandstats');
+        for (const [, name = '', calls = '0'] of info.matchAll(
+          /^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm,
+        ))
+          counts[name] = (counts[name] ?? 0) + Number(calls);
+      }
+      return counts;
+    },
     crashPrimaryLosing: async (key, write) => {
       const primary = await primaryOf(key);
       const replica = await replicaOf(primary);

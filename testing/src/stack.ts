@@ -31,6 +31,8 @@ export interface StackOptions {
   services?: readonly StackService[];
   /** Override files on top of docker-compose.yml, e.g. `docker-compose.sentinel.yml`. */
   overrides?: readonly string[];
+  /** Containers that run once and exit 0 (`redis-cluster-init-1`): waited for, not checked for health. */
+  oneShot?: readonly string[];
 }
 
 /** Docker operations on one container of the stack, by compose container name (`redis-1` …). */
@@ -89,10 +91,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const adminToken = `stack-${randomUUID()}`;
   const redisPassword = `redis-${randomUUID()}`;
-  const environment = await new DockerComposeEnvironment(path.resolve(__dirname, '../..'), [
+  let compose = new DockerComposeEnvironment(path.resolve(__dirname, '../..'), [
     'docker-compose.yml',
     ...(options.overrides ?? []),
-  ])
+  ]);
+  for (const name of options.oneShot ?? [])
+    compose = compose.withWaitStrategy(name, Wait.forOneShotStartup());
+  const environment = await compose
     .withBuild()
     .withEnvironment({
       NODE_IMAGE: images.node,
