@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, env, loadConfig, serviceConfigShape } from './config';
+import { env, loadConfig, serviceConfigShape } from './config';
+import { problemsOf } from './config.fixture';
 
 const schema = z.object({
   ...serviceConfigShape,
@@ -8,15 +9,7 @@ const schema = z.object({
   MODE: env.oneOf(['reject', 'queue'], 'reject'),
 });
 
-const problemsOf = (input: NodeJS.ProcessEnv): readonly string[] => {
-  try {
-    loadConfig(schema, input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the configuration to be rejected');
-};
+const rejected = (env: NodeJS.ProcessEnv) => problemsOf(schema, env);
 
 describe('loadConfig', () => {
   const valid = { REDIS_URL: 'redis://redis:6379', ADMIN_TOKEN: 'a-long-enough-token' };
@@ -33,7 +26,7 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable, what it expected and what it got', () => {
-    const problems = problemsOf({
+    const problems = rejected({
       PORT: 'abc',
       REDIS_URL: 'http://x',
       MODE: 'panic',
@@ -53,7 +46,7 @@ describe('loadConfig', () => {
   });
 
   it('never echoes the value of a secret', () => {
-    const problems = problemsOf({ ...valid, ADMIN_TOKEN: 'short-secret' });
+    const problems = rejected({ ...valid, ADMIN_TOKEN: 'short-secret' });
     expect(problems).toEqual([
       'ADMIN_TOKEN: expected at least 16 characters (got a value that was hidden)',
     ]);
@@ -61,10 +54,10 @@ describe('loadConfig', () => {
   });
 
   it('rejects ports out of range and fractional numbers', () => {
-    expect(problemsOf({ ...valid, PORT: '70000' })).toEqual([
+    expect(rejected({ ...valid, PORT: '70000' })).toEqual([
       'PORT: expected an integer from 0 to 65535 (got "70000")',
     ]);
-    expect(problemsOf({ ...valid, PORT: '80.5' })).toEqual([
+    expect(rejected({ ...valid, PORT: '80.5' })).toEqual([
       'PORT: expected an integer from 0 to 65535 (got "80.5")',
     ]);
   });

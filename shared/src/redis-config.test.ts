@@ -1,20 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, loadConfig } from './config';
+import { loadConfig } from './config';
+import { problemsOf } from './config.fixture';
 import { checkRedisTopology, redisConfigShape, redisConnectionOf } from './redis-config';
 
 const schema = z.object(redisConfigShape).superRefine(checkRedisTopology);
 
 const connectionFor = (env: NodeJS.ProcessEnv) => redisConnectionOf(loadConfig(schema, env));
 
-const problemsOf = (env: NodeJS.ProcessEnv): readonly string[] => {
-  try {
-    loadConfig(schema, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the configuration to be rejected');
-};
+const rejected = (env: NodeJS.ProcessEnv) => problemsOf(schema, env);
 
 describe('the Redis topology a service is configured with', () => {
   it('is a standalone URL by default, or the one given', () => {
@@ -56,28 +49,28 @@ describe('the Redis topology a service is configured with', () => {
 
   it('refuses two topologies at once, naming both variables', () => {
     expect(
-      problemsOf({ REDIS_URL: 'redis://redis:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' }),
+      rejected({ REDIS_URL: 'redis://redis:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' }),
     ).toEqual([
       'REDIS_CLUSTER_NODES: expected one Redis topology, but REDIS_URL is set too: set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got "redis-1:7000")',
     ]);
   });
 
   it('refuses sentinels without the primary name, and the name without sentinels', () => {
-    expect(problemsOf({ REDIS_SENTINELS: 'sentinel:26379' })).toEqual([
+    expect(rejected({ REDIS_SENTINELS: 'sentinel:26379' })).toEqual([
       "REDIS_SENTINEL_NAME: expected the primary's name when REDIS_SENTINELS is set (it is not set)",
     ]);
-    expect(problemsOf({ REDIS_SENTINEL_NAME: 'primary' })).toEqual([
+    expect(rejected({ REDIS_SENTINEL_NAME: 'primary' })).toEqual([
       'REDIS_SENTINELS: expected the sentinels (host:port,…) when REDIS_SENTINEL_NAME is set (it is not set)',
     ]);
   });
 
   it('refuses a node that is not host:port, without echoing secrets', () => {
     for (const nodes of ['redis', 'redis:', 'redis:99999', 'redis:6379,', 'redis://r:6379'])
-      expect(problemsOf({ REDIS_CLUSTER_NODES: nodes })).toEqual([
+      expect(rejected({ REDIS_CLUSTER_NODES: nodes })).toEqual([
         `REDIS_CLUSTER_NODES: expected host:port, or several separated by commas (got ${JSON.stringify(nodes)})`,
       ]);
     expect(
-      problemsOf({
+      rejected({
         REDIS_CLUSTER_NODES: 'redis-1:7000',
         REDIS_SENTINEL_PASSWORD: 'hunter2-secret',
       }),
@@ -87,7 +80,7 @@ describe('the Redis topology a service is configured with', () => {
   });
 
   it('refuses credentials beside a URL, which carries its own', () => {
-    expect(problemsOf({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'secret' })).toEqual([
+    expect(rejected({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'secret' })).toEqual([
       'REDIS_PASSWORD: expected only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (a REDIS_URL carries its own credentials) (got a value that was hidden)',
     ]);
   });

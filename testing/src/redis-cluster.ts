@@ -1,6 +1,5 @@
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { images } from './images';
-import { portOf, RedisProcesses } from './redis-processes';
+import type { StartedTestContainer } from 'testcontainers';
+import { portOf, RedisProcesses, startRedisContainer } from './redis-processes';
 
 /** A real Redis Cluster of three primaries, each with a replica, for tests. */
 export interface TestRedisCluster {
@@ -69,12 +68,7 @@ interface ClusterNode {
 }
 
 export async function startRedisCluster(): Promise<TestRedisCluster> {
-  const container = await new GenericContainer(images.redis)
-    .withEntrypoint(['sh', '-c'])
-    .withCommand([START])
-    .withWaitStrategy(Wait.forLogMessage(/cluster ready at/))
-    .start();
-  const ip = container.getIpAddress(container.getNetworkNames()[0] ?? 'bridge');
+  const { container, ip } = await startRedisContainer(START, /cluster ready at/);
   const servers = new RedisProcesses(container, PASSWORD);
   const address = (port: number) => `${ip}:${port}`;
 

@@ -1,4 +1,22 @@
-import type { StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { images } from './images';
+
+/**
+ * Starts the Redis image running `script` (several servers in one container,
+ * each announcing the container's address, which this machine reaches through
+ * Docker's bridge) once it prints `ready`.
+ */
+export async function startRedisContainer(
+  script: string,
+  ready: RegExp,
+): Promise<{ container: StartedTestContainer; ip: string }> {
+  const container = await new GenericContainer(images.redis)
+    .withEntrypoint(['sh', '-c'])
+    .withCommand([script])
+    .withWaitStrategy(Wait.forLogMessage(ready))
+    .start();
+  return { container, ip: container.getIpAddress(container.getNetworkNames()[0] ?? 'bridge') };
+}
 
 /**
  * The Redis servers running inside one test container, driven the way an

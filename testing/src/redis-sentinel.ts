@@ -1,6 +1,5 @@
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { images } from './images';
-import { portOf, RedisProcesses } from './redis-processes';
+import type { StartedTestContainer } from 'testcontainers';
+import { portOf, RedisProcesses, startRedisContainer } from './redis-processes';
 
 /** A real Sentinel set: a primary, one replica and three sentinels watching them as `primary`. */
 export interface TestRedisSentinel {
@@ -52,12 +51,7 @@ exec tail -f /dev/null
 `;
 
 export async function startRedisSentinel(): Promise<TestRedisSentinel> {
-  const container = await new GenericContainer(images.redis)
-    .withEntrypoint(['sh', '-c'])
-    .withCommand([START])
-    .withWaitStrategy(Wait.forLogMessage(/sentinels ready at/))
-    .start();
-  const ip = container.getIpAddress(container.getNetworkNames()[0] ?? 'bridge');
+  const { container, ip } = await startRedisContainer(START, /sentinels ready at/);
   const servers = new RedisProcesses(container);
   const primary = async () => {
     const [host, port] = (
