@@ -64,7 +64,7 @@ export function security(running: () => Stack): void {
       const lab = (command: string) =>
         redisCli(stack, `redis-cli --user lab --no-auth-warning ${command}`);
       expect(await lab('ping')).toBe('PONG');
-      expect(await lab('set orders:security-check 1')).toBe('OK');
+      expect(await lab('set {orders}:security-check 1')).toBe('OK');
       expect(await lab('set elsewhere 1')).toMatch(/NOPERM/);
       expect(await lab('flushall')).toMatch(/NOPERM/);
       expect(await lab('config get requirepass')).toMatch(/NOPERM/);

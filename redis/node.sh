@@ -9,8 +9,10 @@
 #   default   nobody can log in as it (off); Redis 7.0 replays the append-only file with its
 #             permissions, so they allow everything: without them the writes of every script
 #             (an order's record, the breaker's state) are dropped when the server restarts
-# NODE_NAME is the name other containers reach this one by; REPLICA_OF (Sentinel) names the
-# primary to follow; CLUSTER=yes makes it a cluster node.
+# NODE_NAME is the name other containers reach this one by; CLUSTER=yes makes it a cluster node.
+# Under Sentinel, SENTINELS names the sentinels: a server that restarts asks them which server
+# is the primary now (after a failover, not the one it was first told), and only on the first
+# start, when no sentinel answers yet, follows REPLICA_OF.
 set -eu
 umask 077
 : "${NODE_NAME:?NODE_NAME names this server}"
@@ -30,7 +32,14 @@ ACL
   echo "appendfsync always"
   echo "dir /data"
   echo "replica-announce-ip ${NODE_NAME}"
-  if [ -n "${REPLICA_OF:-}" ]; then echo "replicaof ${REPLICA_OF} 6379"; fi
+  primary=""
+  for sentinel in ${SENTINELS:-}; do
+    primary=$(REDISCLI_AUTH="${REDIS_SENTINEL_PASSWORD:-}" timeout 2 redis-cli -h "$sentinel" \
+      -p 26379 --no-auth-warning sentinel get-master-addr-by-name primary 2>/dev/null | head -n 1) || true
+    if [ -n "$primary" ]; then break; fi
+  done
+  if [ -z "$primary" ]; then primary=${REPLICA_OF:-$NODE_NAME}; fi
+  if [ "$primary" != "$NODE_NAME" ]; then echo "replicaof ${primary} 6379"; fi
   if [ "${CLUSTER:-}" = yes ]; then
     echo "cluster-enabled yes"
     echo "cluster-config-file /data/nodes.conf"
@@ -41,7 +50,7 @@ ACL
   fi
 } > /run/redis/redis.conf
 chown redis /run/redis/users.acl /run/redis/redis.conf 2>/dev/null || true
-unset REDIS_PASSWORD REDIS_ADMIN_PASSWORD
+unset REDIS_PASSWORD REDIS_ADMIN_PASSWORD REDIS_SENTINEL_PASSWORD
 if command -v docker-entrypoint.sh >/dev/null; then
   exec docker-entrypoint.sh redis-server /run/redis/redis.conf
 fi

@@ -176,6 +176,8 @@ export class RedisBreakerStore implements BreakerStore {
   readonly #connectTimeoutMs: number;
   /** A standalone connection's check that it does not reach a cluster node (rejects if it does). */
   #standaloneCheck: Promise<void> | undefined;
+  /** A Sentinel connection's check that some sentinel knows the primary's name (rejects if none does). */
+  #primaryNameCheck: Promise<void> | undefined;
 
   constructor(
     connection: RedisConnection,
@@ -241,12 +243,14 @@ export class RedisBreakerStore implements BreakerStore {
    * lives elsewhere would fail, and the breaker would decide alone forever.
    */
   async ready(): Promise<void> {
-    try {
-      await this.#connected();
-    } catch (error) {
-      if (this.#sentinel) await this.#checkPrimaryName(this.#sentinel);
-      throw error;
+    if (this.#sentinel) {
+      // Asked beside connecting, and answered in a round trip: a wrong name must show before
+      // the connect timeout (and the breaker's start, which waits no longer) runs out.
+      const named = (this.#primaryNameCheck ??= this.#checkPrimaryName(this.#sentinel));
+      await Promise.race([this.#connected(), named.then(() => this.#connected())]);
+      return;
     }
+    await this.#connected();
     // Asked once for the store, not once for each breaker that starts on it.
     if (this.topology === 'standalone') await (this.#standaloneCheck ??= this.#checkStandalone());
   }
@@ -274,6 +278,9 @@ export class RedisBreakerStore implements BreakerStore {
         ...hostAndPort(sentinel),
         password: sentinelPassword,
         connectTimeout: this.#connectTimeoutMs,
+        // A sentinel that accepts the connection and never answers (paused) is skipped too.
+        commandTimeout: this.#connectTimeoutMs,
+        enableReadyCheck: false,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
         lazyConnect: true,

@@ -16,8 +16,11 @@ export class ConfigError extends Error {
 
 export const isConfigError = (error: unknown): error is ConfigError => error instanceof ConfigError;
 
-/** Variable names whose values must never be echoed back in an error message. */
-const SECRET_NAME = /TOKEN|PASSWORD|SECRET|KEY|URL/i;
+/**
+ * Variable names whose values must never be echoed back in an error message (node lists too:
+ * a mistaken `user:password@host:port` there must not reach the logs).
+ */
+const SECRET_NAME = /TOKEN|PASSWORD|SECRET|KEY|URL|NODES|SENTINELS/i;
 
 /**
  * Validates `env` against `schema` once, at boot. Every problem is collected

@@ -51,7 +51,7 @@ describe('the Redis topology a service is configured with', () => {
     expect(
       rejected({ REDIS_URL: 'redis://redis:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' }),
     ).toEqual([
-      'REDIS_CLUSTER_NODES: expected one Redis topology, but REDIS_URL is set too: set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got "redis-1:7000")',
+      'REDIS_CLUSTER_NODES: expected one Redis topology, but REDIS_URL is set too: set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got a value that was hidden)',
     ]);
   });
 
@@ -64,10 +64,17 @@ describe('the Redis topology a service is configured with', () => {
     ]);
   });
 
-  it('refuses a node that is not host:port, without echoing secrets', () => {
-    for (const nodes of ['redis', 'redis:', 'redis:99999', 'redis:6379,', 'redis://r:6379'])
+  it('refuses a node that is not host:port, without echoing what was given', () => {
+    for (const nodes of [
+      'redis',
+      'redis:',
+      'redis:99999',
+      'redis:6379,',
+      'redis://r:6379',
+      'lab:secret@redis:6379',
+    ])
       expect(rejected({ REDIS_CLUSTER_NODES: nodes })).toEqual([
-        `REDIS_CLUSTER_NODES: expected host:port, or several separated by commas (got ${JSON.stringify(nodes)})`,
+        'REDIS_CLUSTER_NODES: expected host:port, or several separated by commas (got a value that was hidden)',
       ]);
     expect(
       rejected({

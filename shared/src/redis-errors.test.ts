@@ -14,6 +14,10 @@ describe('isRedisUnavailable', () => {
       "READONLY You can't write against a read only replica.",
       'LOADING Redis is loading the dataset in memory',
       'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no',
+      'BUSY Redis is busy running a script.',
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist',
+      'NOREPLICAS Not enough good replicas to write.',
       // As the cluster client reports them during a failover (seen on docker-compose.cluster.yml).
       'Too many Cluster redirections. Last error: Error: Connection is closed.',
       'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',

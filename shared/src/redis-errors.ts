@@ -15,9 +15,12 @@ const UNAVAILABLE_MESSAGES = new Set([
  * Replies of a server that cannot serve now, as during a failover: a cluster
  * that lost a primary (`CLUSTERDOWN`, `TRYAGAIN`), a primary demoted to a
  * replica under the connection (`READONLY`), a server still loading its data
- * (`LOADING`), a replica whose primary is gone (`MASTERDOWN`).
+ * (`LOADING`), a replica whose primary is gone (`MASTERDOWN`); or one in
+ * trouble of its own: busy with a script (`BUSY`), out of memory (`OOM`),
+ * unable to persist (`MISCONF`) or without the replicas it needs (`NOREPLICAS`).
  */
-const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN)\b/;
+const UNAVAILABLE_REPLY =
+  /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN|BUSY|OOM|MISCONF|NOREPLICAS)\b/;
 
 /**
  * The cluster client gives up with this after `maxRedirections` attempts that were all

@@ -16,6 +16,13 @@ export interface TestRedisCluster {
   nodesWithSubscribers(): Promise<string[]>;
   /** Kills a node at once (SIGKILL). */
   crash(node: string): Promise<void>;
+  /**
+   * Moves `key`'s slot, with its keys, to the primary `to`, as resharding
+   * does: the slot is marked migrating and importing, `between` runs while
+   * it is (clients get ASK, or TRYAGAIN for a script whose keys are split),
+   * the keys are migrated, then every node is told the new owner.
+   */
+  moveSlotOf(key: string, to: string, between?: () => Promise<void>): Promise<void>;
   /** Calls of each command so far, summed over the live primaries (`INFO commandstats`). */
   commandCounts(): Promise<Record<string, number>>;
   /** {@link RedisProcesses.crashLosing} on the primary holding `key`'s slot and its replica. */
@@ -134,6 +141,38 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       return found;
     },
     crash: (node) => servers.crash(portOf(node)),
+    moveSlotOf: async (key, to, between) => {
+      const nodes = await clusterNodes();
+      const from = await primaryOf(key);
+      const [source, target] = [from, to].map((a) => nodes.find((n) => n.address === a));
+      if (!source || !target) throw new Error(`${from} or ${to} is not a cluster node`);
+      const on = (node: ClusterNode, ...args: string[]) =>
+        servers.cli('-p', portOf(node.address), ...args);
+      const slot = await on(source, 'cluster', 'keyslot', key);
+      await on(target, 'cluster', 'setslot', slot, 'importing', source.id);
+      await on(source, 'cluster', 'setslot', slot, 'migrating', target.id);
+      await between?.();
+      for (;;) {
+        const keys = (await on(source, 'cluster', 'getkeysinslot', slot, '100'))
+          .split('\n')
+          .filter((k) => k !== '');
+        if (keys.length === 0) break;
+        await on(
+          source,
+          'migrate',
+          ...target.address.split(':'),
+          '',
+          '0',
+          '5000',
+          'auth',
+          PASSWORD,
+          'keys',
+          ...keys,
+        );
+      }
+      for (const node of nodes.filter((n) => n.primary && n.alive))
+        await on(node, 'cluster', 'setslot', slot, 'node', target.id);
+    },
     commandCounts: async () => {
       const counts: Record<string, number> = {};
       for (const node of (await clusterNodes()).filter((n) => n.primary && n.alive)) {

@@ -112,6 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ADMIN_TOKEN: adminToken,
       REDIS_PASSWORD: redisPassword,
       REDIS_ADMIN_PASSWORD: `redis-admin-${randomUUID()}`,
+      REDIS_SENTINEL_PASSWORD: `redis-sentinel-${randomUUID()}`,
       BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
       ...options.environment,
     })
