@@ -389,6 +389,25 @@ describe('fallback strategies', () => {
     expect(await secondGateway.reached('approved')).toBe(before + 1);
   });
 
+  it('secondary: answers Retry-After from the breaker that refused, the secondary one', async () => {
+    const { url } = await replica({
+      FALLBACK_STRATEGY: 'secondary',
+      SECONDARY_GATEWAY_URL: secondGateway.url,
+    });
+    // The primary breaker isolated (it would say 1 s), the secondary one open for 60 s.
+    expect((await admin(url, 'isolate')).status).toBe(200);
+    await secondGateway.setFaults({ errorRate: 1, errorStatus: 503 });
+    try {
+      for (let i = 0; i < 3; i += 1) await pay(url, `trip-secondary-${i}`);
+      const refused = await pay(url, 'both-refuse');
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ error: 'circuit_open' });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(30);
+    } finally {
+      await secondGateway.setFaults(null);
+    }
+  });
+
   it('secondary: never sends a payment the primary gateway may already be charging to the second one', async () => {
     const [first, second] = [
       await replica(

@@ -88,7 +88,7 @@ export class PaymentService {
           ? this.#awaitConfirmation(payment, primary)
           : this.#fallback(payment, error);
       if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, primary);
-      throw await this.#fail(payment, error);
+      throw await this.#fail(payment, error, primary);
     }
   }
 
@@ -140,10 +140,10 @@ export class PaymentService {
         return await this.#settle(payment, secondary, await secondary.charge(payment));
       } catch (error) {
         if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, secondary);
-        throw await this.#fail(payment, error);
+        throw await this.#fail(payment, error, secondary);
       }
     }
-    throw await this.#fail(payment, rejection);
+    throw await this.#fail(payment, rejection, this.options.primary);
   }
 
   async #settle(payment: Payment, route: GatewayRoute, charge: GatewayCharge): Promise<Payment> {
@@ -157,9 +157,9 @@ export class PaymentService {
     return settled;
   }
 
-  /** Records the failed attempt and returns the HTTP error that explains it. */
-  async #fail(payment: Payment, error: unknown): Promise<HttpError> {
-    const failure = this.#describe(error);
+  /** Records the failed attempt on `route` and returns the HTTP error that explains it. */
+  async #fail(payment: Payment, error: unknown, route: GatewayRoute): Promise<HttpError> {
+    const failure = this.#describe(error, route);
     await this.options.store.settle({
       ...payment,
       status: 'failed',
@@ -176,14 +176,15 @@ export class PaymentService {
     return failure;
   }
 
-  #describe(error: unknown): HttpError {
+  /** `route` is the gateway whose call failed: a refusal's Retry-After is its breaker's. */
+  #describe(error: unknown, route: GatewayRoute): HttpError {
     if (isBrokenCircuitError(error)) {
       return new HttpError(
         503,
         'circuit_open',
         'The payment gateway circuit is open; try again later',
         {
-          'Retry-After': String(this.options.primary.breaker.retryAfterSeconds()),
+          'Retry-After': String(route.breaker.retryAfterSeconds()),
         },
       );
     }
