@@ -64,15 +64,13 @@ const failoverSettings: ReplicaOptions = {
 };
 
 /** Three replicas on `own`, opening after 5 consecutive failures. */
-async function threeOn(own: TestRedisCluster, openMs: number) {
-  const [first, ...others] = await replicas(3, {
+function threeOn(own: TestRedisCluster, openMs: number) {
+  return replicas(3, {
     ...failoverSettings,
     connection: { clusterNodes: own.nodes, password: own.password },
     openMs,
     syncIntervalMs: 500,
   });
-  if (!first) throw new Error('no replica started');
-  return [first, ...others] as const;
 }
 
 function store(): RedisBreakerStore {
@@ -173,7 +171,7 @@ describe('the shared breaker on a Redis Cluster', () => {
 
   it('follows its slot when resharding moves it, and reports the move', async () => {
     const all = await threeOn(cluster, 60_000);
-    const key = all[0].keys.state;
+    const key = all[0]!.keys.state;
     const from = await cluster.primaryOf(key);
     const to = cluster.nodes.find((node) => node !== from) ?? from;
     const load = new CallLoad(all).start();
@@ -190,14 +188,14 @@ describe('the shared breaker on a Redis Cluster', () => {
     expect(all.map((b) => b.snapshot().storeSwitches)).toEqual([1, 1, 1]);
     expect(await cluster.primaryOf(key)).toBe(to);
     // One opening in the shared state, whatever a replica went through alone meanwhile.
-    expect(await settled(() => all[0].readShared())).toMatchObject({
+    expect(await settled(() => all[0]!.readShared())).toMatchObject({
       state: 'open',
       openCount: 1,
     });
 
     // On the new owner it still closes for everyone.
     load.failing = false;
-    await settled(() => all[0].reset());
+    await settled(() => all[0]!.reset());
     await waitFor(() => all.every((b) => b.state === 'closed'), 'every replica to close');
     await load.stop();
   });
@@ -237,7 +235,7 @@ describe('the shared breaker on a Redis Cluster', () => {
   it('rides out the crash of the primary holding the breaker under concurrent calls', async () => {
     const own = await freshCluster();
     const all = await threeOn(own, 1_000);
-    const key = all[0].keys.state;
+    const key = all[0]!.keys.state;
     await primaryLostUnderLoad(all, {
       topology: 'cluster',
       primary: () => own.primaryOf(key),
@@ -248,7 +246,7 @@ describe('the shared breaker on a Redis Cluster', () => {
   it('adopts what a promoted replica holds when the failover lost the opening, and opens again', async () => {
     const own = await freshCluster();
     const all = await threeOn(own, 60_000);
-    const key = all[0].keys.state;
+    const key = all[0]!.keys.state;
     await openingLostInFailover(all, {
       topology: 'cluster',
       primary: () => own.primaryOf(key),

@@ -110,8 +110,12 @@ export async function settled<T>(operation: () => Promise<T>): Promise<T> {
   return result.value;
 }
 
-/** Replicas of one breaker (at least one). */
-type Replicas = readonly [SharedCircuitBreaker, ...SharedCircuitBreaker[]];
+/** The first of `all`, the replica a drill reads and resets the shared state through. */
+function firstOf(all: readonly SharedCircuitBreaker[]): SharedCircuitBreaker {
+  const [first] = all;
+  if (!first) throw new Error('a drill needs at least one replica');
+  return first;
+}
 
 /** A failover to provoke: where the breaker's state lives, and how to make it move. */
 export interface FailoverSetting {
@@ -128,7 +132,7 @@ export interface FailoverSetting {
  * again, and closes once the dependency heals. Prints the figures.
  */
 export async function primaryLostUnderLoad(
-  all: Replicas,
+  all: readonly SharedCircuitBreaker[],
   setting: FailoverSetting & { kill(): Promise<void> },
 ): Promise<void> {
   const load = new CallLoad(all).start();
@@ -162,7 +166,7 @@ export async function primaryLostUnderLoad(
   await load.stop();
   // One real outage, one opening: the failover opened nothing again.
   for (const breaker of all) expect(load.opensOf(breaker)).toBe(1);
-  expect(await settled(() => all[0].readShared())).toMatchObject({ state: 'closed' });
+  expect(await settled(() => firstOf(all).readShared())).toMatchObject({ state: 'closed' });
 }
 
 /**
@@ -172,7 +176,7 @@ export async function primaryLostUnderLoad(
  * opens the breaker again there. Prints the calls that reached it.
  */
 export async function openingLostInFailover(
-  all: Replicas,
+  all: readonly SharedCircuitBreaker[],
   setting: FailoverSetting & { crashLosing(write: () => Promise<void>): Promise<void> },
 ): Promise<void> {
   const load = new CallLoad(all).start();
@@ -180,12 +184,12 @@ export async function openingLostInFailover(
   await setting.crashLosing(async () => {
     load.failing = true;
     await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to open');
-    lost = all[0].snapshot().localView;
+    lost = firstOf(all).snapshot().localView;
   });
   const reachedBefore = load.reachedFailing;
   await rejoinedOn(all, () => setting.primary());
   await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to open again');
-  const shared = await settled(() => all[0].readShared());
+  const shared = await settled(() => firstOf(all).readShared());
   process.stdout.write(
     `${setting.topology} failover lost the opening: ${load.reachedFailing - reachedBefore} ` +
       `calls reached the failing dependency before the breaker opened again on ` +
@@ -199,7 +203,7 @@ export async function openingLostInFailover(
     // A replica back before the new opening saw closed, then open; a later one, open only.
     expect([1, 2]).toContain(load.opensOf(breaker));
   }
-  await settled(() => all[0].reset());
+  await settled(() => firstOf(all).reset());
   load.failing = false;
   await waitFor(() => all.every((b) => b.state === 'closed'), 'every replica to close');
   await load.stop();
