@@ -184,7 +184,7 @@ describe('the shared breaker on a Redis Cluster', () => {
       load.failing = true;
       await waitFor(() => all.every((b) => b.state === 'open'), 'every replica to open');
     });
-    await rejoinedOn(all, () => Promise.resolve(to));
+    await rejoinedOn(all, () => cluster.primaryOf(key), from);
     expect(all.map((b) => b.snapshot().storeSwitches)).toEqual([1, 1, 1]);
     expect(await cluster.primaryOf(key)).toBe(to);
     // One opening in the shared state, whatever a replica went through alone meanwhile.
