@@ -104,7 +104,8 @@ export function labCli(running: () => Stack): void {
       const load = await runLab(running(), ['load', '--rate', '20', '--duration', '3s']);
       expect(load.code).toBe(0);
       expect(load.stdout).toMatch(/^t=1s .*\/s .*p50 .*p95 .*p99 /m);
-      expect(load.stdout).toMatch(/^\d+ orders in 3\.\ds: paid \d+/m);
+      // The run lasts 3 s plus the time the last orders take to answer: no bound on a busy machine.
+      expect(load.stdout).toMatch(/^\d+ orders in \d+\.\ds: paid \d+/m);
       expect(load.stdout).toMatch(/^latency p50 \S+ {2}p95 \S+ {2}p99 \S+ {2}max \S+$/m);
     });
 

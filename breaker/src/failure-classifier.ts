@@ -21,8 +21,17 @@ export function isAnyFailure(_error: unknown): boolean {
 export function isHttpDependencyFailure(error: unknown): boolean {
   if (isTaskCancelled(error)) return true;
   const status = statusOf(error);
-  if (status !== undefined) return status >= 500 || status === 408 || status === 429;
+  if (status !== undefined) return isUnavailableStatus(status);
   return !abortedByCaller(error);
+}
+
+/**
+ * An HTTP status that says the dependency could not serve the request now
+ * (5xx, 408 Request Timeout, 429 Too Many Requests), as opposed to an answer
+ * about the request itself (any other 4xx).
+ */
+export function isUnavailableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
 }
 
 interface HttpErrorShape {

@@ -49,7 +49,7 @@ export {
   type LocalTransition,
 } from './local-breaker';
 export { monotonicNow } from './redis-clock';
-export { isAnyFailure, isHttpDependencyFailure } from './failure-classifier';
+export { isAnyFailure, isHttpDependencyFailure, isUnavailableStatus } from './failure-classifier';
 export { ConsecutiveStrategy } from './consecutive-strategy';
 export { RateStrategy } from './rate-strategy';
 export type { TripCounter, TripReporter, TripReporting, TripStrategy } from './trip-strategy';

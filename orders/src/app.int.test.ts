@@ -241,8 +241,9 @@ describe('PaymentsClient.find', () => {
 
     for (let i = 0; i < 2; i += 1) {
       expect(await client.find(placed.paymentId ?? '')).toEqual({
-        status: 'declined',
-        declineCode: 'insufficient_funds',
+        outcome: 'declined',
+        paymentId: placed.paymentId,
+        reason: 'insufficient_funds',
       });
     }
     expect(await client.find('no-such-payment')).toBeUndefined();

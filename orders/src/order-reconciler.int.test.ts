@@ -1,4 +1,4 @@
-import { createMetrics, RecordStore } from '@cb-lab/shared';
+import { createMetrics, RecordStore, type Logger } from '@cb-lab/shared';
 import {
   captureLogger,
   sampleValue,
@@ -18,11 +18,13 @@ import { startOrders, type RunningOrders } from './app.fixture';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
 import { OrderReconciler, pendingOrders } from './order-reconciler';
 import { createOrdersMetrics } from './orders-metrics';
-import type { PaymentsClient, PaymentState } from './payments-client';
+import type { PaymentAnswer } from './payment-answer';
+import { PaymentsUnavailableError, type PaymentsClient } from './payments-client';
 
 jest.setTimeout(60_000);
 
 const PENDING_KEY = '{orders}:pending';
+const ATTEMPTS_KEY = '{orders}:pending:attempts';
 
 const suite = new Teardown();
 let redis: TestRedis;
@@ -206,6 +208,11 @@ describe('OrderReconciler', () => {
   function reconcilerWith(
     fake: Partial<Pick<PaymentsClient, 'find' | 'pay'>>,
     instance = 'orders-test',
+    {
+      logger = captureLogger().logger,
+      intervalMs = 60_000,
+      maxAttempts,
+    }: { logger?: Logger; intervalMs?: number; maxAttempts?: number } = {},
   ) {
     const unexpected = (call: string) => () => Promise.reject(new Error(`unexpected ${call}`));
     const payments = { find: fake.find ?? unexpected('find'), pay: fake.pay ?? unexpected('pay') };
@@ -215,10 +222,11 @@ describe('OrderReconciler', () => {
       pending: pendingOrders(connection),
       store: storeOn(connection),
       payments,
-      intervalMs: 60_000,
+      intervalMs,
       callTimeoutMs: 1_000,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
       metrics: createOrdersMetrics(registry),
-      logger: captureLogger().logger,
+      logger,
     });
     const settledCount = async () =>
       sampleValue(await registry.metrics(), 'orders_reconciled_total') ?? 0;
@@ -257,7 +265,7 @@ describe('OrderReconciler', () => {
   const approving = (delayMs = 0): Pick<PaymentsClient, 'find'> => ({
     find: async () => {
       await sleep(delayMs);
-      return { status: 'approved' };
+      return { outcome: 'approved', paymentId: 'payment' };
     },
   });
 
@@ -284,11 +292,12 @@ describe('OrderReconciler', () => {
           status: 'payment_failed',
           failureReason: 'insufficient_funds',
         });
-        return { status: 'approved' };
+        return { outcome: 'approved', paymentId: order!.paymentId! };
       },
     });
 
-    expect(await reconciler.reconcileOnce()).toBe(0);
+    // Finished (it leaves the line), but not settled by this round.
+    expect(await reconciler.reconcileOnce()).toBe(1);
     expect(await other.find(order!.id)).toMatchObject({
       status: 'payment_failed',
       failureReason: 'insufficient_funds',
@@ -301,21 +310,39 @@ describe('OrderReconciler', () => {
     const [unsettled, unknown, gone, final] = await seedPending(4);
     await admin.del(`{orders}:record:${gone!.id}`);
     await storeOn(admin).settle({ ...final!, status: 'paid' });
-    const states: Record<string, PaymentState | undefined> = {
-      [unsettled!.paymentId!]: { status: 'pending' },
-      [final!.paymentId!]: { status: 'approved' },
+    const states: Record<string, PaymentAnswer | undefined> = {
+      [unsettled!.paymentId!]: { outcome: 'pending', paymentId: unsettled!.paymentId! },
+      [final!.paymentId!]: { outcome: 'approved', paymentId: final!.paymentId! },
     };
-    const { reconciler } = reconcilerWith({
+    const { reconciler, settledCount } = reconcilerWith({
       find: (paymentId) => Promise.resolve(states[paymentId]),
     });
 
-    expect(await reconciler.reconcileOnce()).toBe(0);
+    // The gone and the final one leave the line; nothing is settled.
+    expect(await reconciler.reconcileOnce()).toBe(2);
+    expect(await settledCount()).toBe(0);
     expect(await admin.zrange(PENDING_KEY, 0, -1)).toEqual([unsettled!.id, unknown!.id]);
     expect(await statuses([unsettled!, unknown!, final!])).toEqual([
       'payment_pending',
       'payment_pending',
       'paid',
     ]);
+  });
+
+  it('fails an order whose queued payment payments failed for good, with its reason', async () => {
+    const [order] = await seedPending(1);
+    const { reconciler, settledCount } = reconcilerWith({
+      find: (paymentId) =>
+        Promise.resolve({ outcome: 'failed', paymentId, reason: 'settlement_failed' }),
+    });
+
+    expect(await reconciler.reconcileOnce()).toBe(1);
+    expect(await storeOn(admin).find(order!.id)).toMatchObject({
+      status: 'payment_failed',
+      paymentId: order!.paymentId,
+      failureReason: 'settlement_failed',
+    });
+    expect(await settledCount()).toBe(1);
   });
 
   it('finishes an order its request abandoned (a crashed instance) by asking payments again with the same key', async () => {
@@ -385,30 +412,72 @@ describe('OrderReconciler', () => {
     expect(await admin.zcard(PENDING_KEY)).toBe(0);
   });
 
-  it('ends a round when payments cannot be asked, and releases the lock for the next one', async () => {
-    const [order] = await seedPending(1);
+  it('ends a round when payments cannot be asked, counting nothing against the order, and releases the lock', async () => {
+    const [first, second] = await seedPending(2);
     let reachable = false;
+    const asked: string[] = [];
     const { reconciler } = reconcilerWith({
-      find: () =>
-        reachable
-          ? Promise.resolve({ status: 'approved' })
-          : Promise.reject(new Error('connect ECONNREFUSED')),
+      find: (paymentId) => {
+        asked.push(paymentId);
+        return reachable
+          ? Promise.resolve({ outcome: 'approved', paymentId })
+          : Promise.reject(new PaymentsUnavailableError('connect ECONNREFUSED'));
+      },
     });
 
-    await expect(reconciler.reconcileOnce()).rejects.toThrow('ECONNREFUSED');
-    expect(await statuses([order!])).toEqual(['payment_pending']);
-    expect(await admin.zcard(PENDING_KEY)).toBe(1);
+    expect(await reconciler.reconcileOnce()).toBe(0);
+    // The second order is not asked about: payments would not answer for it either.
+    expect(asked).toEqual([first!.paymentId]);
+    expect(await statuses([first!, second!])).toEqual(['payment_pending', 'payment_pending']);
+    expect(await admin.zcard(PENDING_KEY)).toBe(2);
+    expect(await admin.hlen(ATTEMPTS_KEY)).toBe(0);
 
     // The lock outlives ten minutes of rounds, so taking it again proves the failed round gave it back.
     reachable = true;
-    expect(await reconciler.reconcileOnce()).toBe(1);
+    expect(await reconciler.reconcileOnce()).toBe(2);
+  });
+
+  it('retries an order whose reconciling throws with a backoff behind the others, then gives it up, still pending', async () => {
+    const [poisoned, ...good] = await seedPending(11);
+    const log = captureLogger('orders', 'orders-test');
+    const { reconciler, settledCount } = reconcilerWith(
+      {
+        find: (paymentId) =>
+          paymentId === poisoned!.paymentId
+            ? Promise.reject(new Error('payments answered 400 for payment payment-0'))
+            : Promise.resolve({ outcome: 'approved', paymentId }),
+      },
+      'orders-test',
+      { logger: log.logger, intervalMs: 50, maxAttempts: 3 },
+    );
+
+    expect(await reconciler.reconcileOnce()).toBe(10);
+    expect(await statuses(good)).toEqual(Array(10).fill('paid'));
+    expect(await settledCount()).toBe(10);
+    await waitFor(async () => {
+      await reconciler.reconcileOnce();
+      return (await admin.zcard(PENDING_KEY)) === 0;
+    }, 'the poisoned order to be given up');
+
+    expect(await statuses([poisoned!])).toEqual(['payment_pending']);
+    expect(await admin.hlen(ATTEMPTS_KEY)).toBe(0);
+    const lines = log.lines().filter((line) => line.orderId === poisoned!.id);
+    expect(lines.map((line) => [line.level, line.message, line.attempt])).toEqual([
+      ['warn', 'pending order failed unexpectedly; retrying later', 1],
+      ['warn', 'pending order failed unexpectedly; retrying later', 2],
+      ['error', 'pending order given up after 3 failed attempts', undefined],
+    ]);
+    expect(lines.map((line) => (line.error as { message: string }).message)).toEqual(
+      Array(3).fill('payments answered 400 for payment payment-0'),
+    );
+    expect(lines.slice(0, 2).map((line) => line.retryInMs)).toEqual([50, 100]);
   });
 
   it('stop() waits for the round in progress', async () => {
     const [order] = await seedPending(1);
     let asked!: () => void;
     const askedPayments = new Promise<void>((resolve) => (asked = resolve));
-    let answer!: (state: PaymentState) => void;
+    let answer!: (state: PaymentAnswer) => void;
     const { reconciler } = reconcilerWith({
       find: () => {
         asked();
@@ -425,7 +494,7 @@ describe('OrderReconciler', () => {
     await sleep(50);
     expect(stopped).toBe(false);
 
-    answer({ status: 'approved' });
+    answer({ outcome: 'approved', paymentId: order!.paymentId! });
     await stopping;
     expect(await round).toBe(1);
     expect(await statuses([order!])).toEqual(['paid']);

@@ -2,36 +2,25 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   DurableWorkQueue,
   newRequestId,
-  PeriodicTask,
+  QueueWorker,
   runWithRequestId,
+  workQueueKeys,
   type Logger,
   type RecordStore,
   type RedisClient,
+  type WorkResult,
 } from '@cb-lab/shared';
 import type { Order } from './order';
 import type { OrdersMetrics } from './orders-metrics';
-import type { PaymentsClient, PaymentState } from './payments-client';
+import { settlementOf, type PaymentAnswer } from './payment-answer';
+import { isPaymentsUnavailable, type PaymentsClient } from './payments-client';
 
 /** Ids of orders whose payment is still to settle, oldest first, and the reconcilers' lock. */
 export const pendingOrders = (redis: RedisClient): DurableWorkQueue =>
-  new DurableWorkQueue(redis, { items: '{orders}:pending', lock: '{orders}:pending:reconciler' });
+  new DurableWorkQueue(redis, workQueueKeys('orders', 'pending', 'reconciler'));
 
 /** How many pending orders one round takes on. */
 const BATCH = 50;
-
-/** The final status a pending order gets from its settled payment. */
-export type Settlement = { status: 'paid' } | { status: 'payment_failed'; failureReason: string };
-
-/**
- * An approved payment pays the order, a declined one fails it; any other
- * state may still change, so it settles nothing yet.
- */
-export function settlementFor(payment: PaymentState): Settlement | undefined {
-  if (payment.status === 'approved') return { status: 'paid' };
-  if (payment.status === 'declined')
-    return { status: 'payment_failed', failureReason: payment.declineCode ?? 'declined' };
-  return undefined;
-}
 
 export interface OrderReconcilerOptions {
   pending: DurableWorkQueue;
@@ -43,6 +32,8 @@ export interface OrderReconcilerOptions {
    * order still `processing` after two of them was abandoned by a request that died.
    */
   callTimeoutMs: number;
+  /** Unexpected failures an order may have before the reconciler stops asking about it. */
+  maxAttempts?: number;
   metrics: OrdersMetrics;
   logger: Logger;
 }
@@ -52,147 +43,111 @@ export interface OrderReconcilerOptions {
  * the payment (the gateway's breaker was open, or its charge timed out) and
  * the order waits for it to be charged; or orders never learnt what payments
  * did (a timeout, a broken connection) and asks again with the same
- * Idempotency-Key, which cannot charge twice. Every orders instance runs one; the pending set's lock lets one of
- * them work at a time. Orders are settled through the store's script, which
- * never overwrites a final status, so even two rounds overlapping after a
- * lock expiry cannot change an order twice.
+ * Idempotency-Key, which cannot charge twice. Every orders instance runs one;
+ * the pending set's lock lets one of them work at a time. Orders are settled
+ * through the store's script, which never overwrites a final status, so even
+ * two rounds overlapping after a lock expiry cannot change an order twice. An
+ * order whose reconciling keeps failing unexpectedly is given up after
+ * `maxAttempts`: it stays `payment_pending` (what became of its payment is not
+ * known) and is logged; a retry of its request with the same Idempotency-Key
+ * puts it back in line.
  */
 export class OrderReconciler {
-  readonly #task: PeriodicTask<number>;
+  readonly #worker: QueueWorker;
 
   constructor(private readonly options: OrderReconcilerOptions) {
-    this.#task = new PeriodicTask({
-      intervalMs: options.intervalMs,
-      // A request id per round ties this instance's logs to the payments calls it made.
-      run: () => runWithRequestId(newRequestId(), () => this.#reconcile()),
-      onError: (error) => {
-        options.logger.warn('pending orders could not be reconciled this round', { error });
+    this.#worker = new QueueWorker({
+      queue: options.pending,
+      name: 'pending order',
+      idField: 'orderId',
+      work: (id) => this.#reconcileOrder(id),
+      giveUp: async () => {
+        // It stays payment_pending, which is the truth: nobody knows what its payment became.
       },
+      intervalMs: options.intervalMs,
+      itemTimeoutMs: options.callTimeoutMs,
+      batch: BATCH,
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      // A request id per round ties this instance's logs to the payments calls it made.
+      aroundRound: (round) => runWithRequestId(newRequestId(), round),
+      logger: options.logger,
     });
   }
 
   start(): void {
-    this.#task.start();
+    this.#worker.start();
   }
 
   /** Stops the loop and waits for a round in progress to finish. */
   stop(): Promise<void> {
-    return this.#task.stop();
+    return this.#worker.stop();
   }
 
-  /** Runs one round now; resolves with how many orders it settled. */
+  /** Runs one round now; resolves with how many orders it finished. */
   reconcileOnce(): Promise<number> {
-    return this.#task.runOnce();
+    return this.#worker.runOnce();
   }
 
-  async #reconcile(): Promise<number> {
-    const { pending, intervalMs, callTimeoutMs } = this.options;
-    if ((await pending.size()) === 0) return 0;
-    // Ten intervals to work in; no order is started within two calls' budget of the lock's
-    // expiry, so another instance does not take the lock over while this one is still settling.
-    const settled = await pending.whileLocked(
-      intervalMs * 10 + callTimeoutMs * 2,
-      callTimeoutMs * 2,
-      async (startNothingAfter) => {
-        let count = 0;
-        for (const id of await pending.oldest(BATCH)) {
-          if (Date.now() > startNothingAfter || this.#task.stopping) break;
-          if (await this.#reconcileOrder(id)) count += 1;
-        }
-        return count;
-      },
-    );
-    return settled ?? 0;
-  }
-
-  /** Settles one order if its payment is final; true when this call settled it. */
-  async #reconcileOrder(id: string): Promise<boolean> {
-    const { pending, store, payments, logger } = this.options;
+  async #reconcileOrder(id: string): Promise<WorkResult> {
+    const { store, payments, logger } = this.options;
     const order = await store.find(id);
     if (order?.status === 'processing') {
       // Its request is probably still waiting for payments; only an abandoned one is ours.
       const abandoned = Date.now() - Date.parse(order.updatedAt) > 2 * this.options.callTimeoutMs;
-      return abandoned ? this.#askAgain(order) : false;
+      return abandoned ? this.#askAgain(order) : 'not yet';
     }
-    if (order?.status !== 'payment_pending') {
-      // Expired, or already settled: nothing left to reconcile.
-      await pending.remove(id);
-      return false;
-    }
+    // Expired, or already settled: nothing left to reconcile.
+    if (order?.status !== 'payment_pending') return 'done';
     if (order.paymentId === undefined) return this.#askAgain(order);
-    // A failure to reach payments ends the round: the next orders would fail the same way.
-    const payment = await payments.find(order.paymentId);
-    if (payment === undefined) {
+    let answer: PaymentAnswer | undefined;
+    try {
+      answer = await payments.find(order.paymentId);
+    } catch (error) {
+      if (!isPaymentsUnavailable(error)) throw error;
+      logger.warn('payments could not be asked about pending orders; trying next round', {
+        orderId: id,
+        error,
+      });
+      return 'unreachable';
+    }
+    if (answer === undefined) {
       logger.debug('payment of a pending order is unknown to payments', {
         orderId: id,
         paymentId: order.paymentId,
       });
-      return false;
+      return 'not yet';
     }
-    const settlement = settlementFor(payment);
-    if (settlement === undefined) return false;
-
-    return this.#finish(order, settlement, order.paymentId);
+    return this.#settle(order, answer);
   }
 
   /**
    * The payment's outcome was never learnt (no answer, or the request that asked died): the
    * same request again, with the same Idempotency-Key, tells it or makes it.
    */
-  async #askAgain(order: Order): Promise<boolean> {
-    const { payments, store, logger } = this.options;
-    const answer = await payments.pay(order);
-    switch (answer.outcome) {
-      case 'approved':
-        return this.#finish(order, { status: 'paid' }, answer.paymentId);
-      case 'declined':
-        return this.#finish(
-          order,
-          { status: 'payment_failed', failureReason: answer.reason },
-          answer.paymentId,
-        );
-      case 'failed':
-        return this.#finish(
-          order,
-          { status: 'payment_failed', failureReason: answer.reason },
-          undefined,
-        );
-      case 'pending':
-        // Queued by payments now: from here on it is followed by its payment id.
-        await store.settle({
-          ...order,
-          status: 'payment_pending',
-          paymentId: answer.paymentId,
-          updatedAt: now(),
-        });
-        return false;
-      case 'unknown':
-        if (order.status === 'processing')
-          await store.settle({ ...order, status: 'payment_pending', updatedAt: now() });
-        logger.debug('payments still gave no answer for a pending order', {
-          orderId: order.id,
-          reason: answer.reason,
-        });
-        return false;
-    }
+  async #askAgain(order: Order): Promise<WorkResult> {
+    const answer = await this.options.payments.pay(order);
+    if (answer.outcome === 'unknown')
+      this.options.logger.debug('payments still gave no answer for a pending order', {
+        orderId: order.id,
+        reason: answer.reason,
+      });
+    return this.#settle(order, answer);
   }
 
-  async #finish(
-    order: Order,
-    settlement: Settlement,
-    paymentId: string | undefined,
-  ): Promise<boolean> {
-    const { pending, store, metrics, logger } = this.options;
-    const next: Order = {
-      ...order,
-      ...settlement,
-      ...(paymentId === undefined ? {} : { paymentId }),
-      updatedAt: now(),
-    };
+  async #settle(order: Order, answer: PaymentAnswer): Promise<WorkResult> {
+    const { store, metrics, logger } = this.options;
+    const settlement = settlementOf(answer);
+    if (settlement.status === 'payment_pending') {
+      // Followed from here on by its payment id, once payments has given one.
+      const paymentId = settlement.paymentId ?? order.paymentId;
+      if (order.status !== 'payment_pending' || paymentId !== order.paymentId)
+        await store.settle({ ...order, ...settlement, updatedAt: now() });
+      return 'not yet';
+    }
+    const next: Order = { ...order, ...settlement, updatedAt: now() };
     const stored = await store.settle(next);
-    await pending.remove(order.id);
     // The store hands back the version that was already final when another round got there first.
-    if (!isDeepStrictEqual(stored, next)) return false;
+    if (!isDeepStrictEqual(stored, next)) return 'done';
     metrics.ordersReconciled.labels(stored.status).inc();
     logger.info('pending order settled', {
       orderId: order.id,
@@ -200,7 +155,7 @@ export class OrderReconciler {
       status: stored.status,
       ...(stored.failureReason === undefined ? {} : { failureReason: stored.failureReason }),
     });
-    return true;
+    return 'done';
   }
 }
 

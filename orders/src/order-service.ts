@@ -1,23 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
-import { sameOrderRequest, type Order, type OrderRequest, type OrderStatus } from './order';
+import { sameOrderRequest, type Order, type OrderRequest } from './order';
 import type { OrdersMetrics } from './orders-metrics';
-import type { PaymentAnswer, PaymentsClient } from './payments-client';
+import { settlementOf } from './payment-answer';
+import type { PaymentsClient } from './payments-client';
 
 export interface OrderOutcome {
   order: Order;
   /** True when the Idempotency-Key had already created this order. */
   replayed: boolean;
 }
-
-const STATUS_BY_OUTCOME: Record<PaymentAnswer['outcome'], OrderStatus> = {
-  approved: 'paid',
-  declined: 'payment_failed',
-  pending: 'payment_pending',
-  failed: 'payment_failed',
-  // The reconciler asks payments again with the same key until it has an answer.
-  unknown: 'payment_pending',
-};
 
 export interface OrderServiceOptions {
   store: RecordStore<Order>;
@@ -62,11 +54,7 @@ export class OrderService {
     const answer = await payments.pay(record);
     const order = await store.settle({
       ...record,
-      status: STATUS_BY_OUTCOME[answer.outcome],
-      ...('paymentId' in answer ? { paymentId: answer.paymentId } : {}),
-      ...('reason' in answer && answer.outcome !== 'unknown'
-        ? { failureReason: answer.reason }
-        : {}),
+      ...settlementOf(answer),
       updatedAt: new Date().toISOString(),
     });
     if (order.status !== 'payment_pending') await pending.remove(order.id);

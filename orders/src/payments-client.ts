@@ -1,35 +1,30 @@
-import { createHttpClient, isConnectionRefused, isTimeout, type Logger } from '@cb-lab/shared';
+import {
+  callFailureOf,
+  createHttpClient,
+  isUnavailableStatus,
+  neverDelivered,
+  type Logger,
+} from '@cb-lab/shared';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Order } from './order';
+import { answerOfPayment, type PaymentAnswer, type PaymentState } from './payment-answer';
 import type { ReplicaBalancer } from './replica-balancer';
-
-/** What became of an order's payment, as far as orders needs to know. */
-export type PaymentAnswer =
-  | { outcome: 'approved'; paymentId: string }
-  | { outcome: 'declined'; paymentId: string; reason: string }
-  | { outcome: 'pending'; paymentId: string }
-  /** Payments said no charge was made (the breaker was open, the gateway refused, a 4xx). */
-  | { outcome: 'failed'; reason: string }
-  /**
-   * No answer that says what happened: the call timed out, its connection broke after it was
-   * sent, or payments could not reach its own store. Payments may have charged; asking again
-   * with the same Idempotency-Key finds out.
-   */
-  | { outcome: 'unknown'; reason: string };
-
-/** A payment as payments stores it, reduced to what can settle a pending order. */
-export interface PaymentState {
-  /** `approved` and `declined` are final; anything else (`pending`, `processing`, `failed`) may still change. */
-  status: string;
-  declineCode?: string;
-}
 
 interface PaymentBody {
   id?: unknown;
   status?: unknown;
   declineCode?: unknown;
+  failureReason?: unknown;
   error?: unknown;
 }
+
+/** Payments could not be asked: unreachable, too slow, or unable to serve (5xx, 408, 429). */
+export class PaymentsUnavailableError extends Error {
+  override readonly name = 'PaymentsUnavailableError';
+}
+
+export const isPaymentsUnavailable = (error: unknown): error is PaymentsUnavailableError =>
+  error instanceof PaymentsUnavailableError;
 
 /** A refused connection never reached a replica, so trying another is always safe; this bounds how many. */
 const MAX_REPLICAS_TRIED = 3;
@@ -57,29 +52,40 @@ export class PaymentsClient {
       );
       return toAnswer(response);
     } catch (error) {
-      if (isTimeout(error)) return { outcome: 'unknown', reason: 'payments_timeout' };
+      const failure = callFailureOf(error);
+      if (failure === 'timeout') return { outcome: 'unknown', reason: 'payments_timeout' };
       // Refused by every replica tried: the request never reached payments.
-      if (isConnectionRefused(error)) return { outcome: 'failed', reason: 'payments_unavailable' };
+      if (neverDelivered(failure)) return { outcome: 'failed', reason: 'payments_unavailable' };
       return { outcome: 'unknown', reason: 'payments_connection_lost' };
     }
   }
 
   /**
-   * The payment's current state, or undefined when payments does not know
-   * it. Throws when payments cannot be asked (unreachable, too slow, or an
-   * unexpected answer), so a caller can tell "unknown" from "no answer".
+   * What the stored payment says now, or undefined when payments does not
+   * know it. Throws a {@link PaymentsUnavailableError} when payments cannot be
+   * asked, and a plain error for an answer it should never give, so a caller
+   * can tell "unknown" from "no answer" from "broken".
    */
-  async find(paymentId: string): Promise<PaymentState | undefined> {
-    const { status, data } = await firstAccepting(await this.#replicas(), (replica) =>
-      this.#http.get<PaymentBody>(`${replica}/payments/${encodeURIComponent(paymentId)}`),
-    );
+  async find(paymentId: string): Promise<PaymentAnswer | undefined> {
+    let response: AxiosResponse<PaymentBody>;
+    try {
+      response = await firstAccepting(await this.#replicas(), (replica) =>
+        this.#http.get<PaymentBody>(`${replica}/payments/${encodeURIComponent(paymentId)}`),
+      );
+    } catch (error) {
+      if (callFailureOf(error) === undefined) throw error;
+      throw new PaymentsUnavailableError(`payments could not be asked about ${paymentId}`, {
+        cause: error,
+      });
+    }
+    const { status, data } = response;
     if (status === 404) return undefined;
-    if (status !== 200 || typeof data.status !== 'string')
+    if (isUnavailableStatus(status))
+      throw new PaymentsUnavailableError(`payments answered ${status} for payment ${paymentId}`);
+    const payment = status === 200 ? paymentStateOf(data) : undefined;
+    if (payment === undefined)
       throw new Error(`payments answered ${status} for payment ${paymentId}`);
-    return {
-      status: data.status,
-      ...(typeof data.declineCode === 'string' ? { declineCode: data.declineCode } : {}),
-    };
+    return answerOfPayment(payment);
   }
 
   async #replicas(): Promise<string[]> {
@@ -102,25 +108,30 @@ async function firstAccepting<T>(
       return await send(replica);
     } catch (error) {
       lastError = error;
-      if (!isConnectionRefused(error)) break;
+      if (!neverDelivered(callFailureOf(error))) break;
     }
   }
   throw lastError;
 }
 
+const optionalString = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+
+function paymentStateOf(data: PaymentBody): PaymentState | undefined {
+  if (typeof data.id !== 'string' || typeof data.status !== 'string') return undefined;
+  const declineCode = optionalString(data.declineCode);
+  const failureReason = optionalString(data.failureReason);
+  return {
+    id: data.id,
+    status: data.status,
+    ...(declineCode === undefined ? {} : { declineCode }),
+    ...(failureReason === undefined ? {} : { failureReason }),
+  };
+}
+
 function toAnswer({ status, data }: AxiosResponse<PaymentBody>): PaymentAnswer {
-  const paymentId = typeof data.id === 'string' ? data.id : undefined;
-  if ((status === 200 || status === 201) && paymentId !== undefined) {
-    if (data.status === 'approved') return { outcome: 'approved', paymentId };
-    if (data.status === 'declined') {
-      return {
-        outcome: 'declined',
-        paymentId,
-        reason: typeof data.declineCode === 'string' ? data.declineCode : 'declined',
-      };
-    }
-  }
-  if (status === 202 && paymentId !== undefined) return { outcome: 'pending', paymentId };
+  const payment = status >= 200 && status < 300 ? paymentStateOf(data) : undefined;
+  if (payment !== undefined) return answerOfPayment(payment);
   const reason = typeof data.error === 'string' ? data.error : `payments_http_${status}`;
   // Payments lost its store or failed unexpectedly part-way: it may have charged before that.
   if (reason === 'store_unavailable' || status === 500) return { outcome: 'unknown', reason };

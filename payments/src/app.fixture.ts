@@ -1,6 +1,6 @@
 import { loadConfig, redisConnectionOf, type RunningServer } from '@cb-lab/shared';
 import { RedisBreakerStore, redisClientFor } from '@cb-lab/shared-breaker';
-import { serve, testContext, type Teardown } from '@cb-lab/testing';
+import { serve, testContext, type CapturedLogger, type Teardown } from '@cb-lab/testing';
 import { createApp } from './app';
 import { paymentsConfigSchema, type PaymentsConfig } from './config';
 
@@ -10,6 +10,8 @@ export interface RunningPayments {
   server: RunningServer;
   url: string;
   config: PaymentsConfig;
+  /** What the replica logged. */
+  log: CapturedLogger;
 }
 
 /**
@@ -38,12 +40,13 @@ export async function startPayments(
   teardown.add(cleanups, async (steps) => {
     for (const step of steps) await step();
   });
+  const context = testContext('payments', config);
   const app = await createApp({
-    ...testContext('payments', config),
+    ...context,
     redis,
     breakerStore,
     onShutdown: (close) => cleanups.push(close),
   });
   const server = teardown.add(await serve(app, { host, port }), (s) => s.stop());
-  return { server, url: server.url, config };
+  return { server, url: server.url, config, log: context.log };
 }

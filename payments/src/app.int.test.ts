@@ -16,9 +16,17 @@ beforeAll(async () => {
   secondGateway = await startGateway(teardown, 'gw-secondary');
 });
 afterAll(() => teardown.run());
+afterEach(() => started.run());
+
+/**
+ * What one test starts; stopped after it, so no settler of one test works on the next one's
+ * queue.
+ */
+let started: Teardown;
 
 /** Each test gets its own Redis state: breaker, payments and queue start empty. */
 beforeEach(async () => {
+  started = new Teardown();
   await redis.connect().flushall();
   await gateway.setFaults(null);
 });
@@ -27,7 +35,7 @@ const replica = (
   env: Record<string, string> = {},
   instance = 'payments-test',
 ): Promise<RunningPayments> =>
-  startPayments(teardown, {
+  startPayments(started, {
     INSTANCE: instance,
     REDIS_URL: redis.url,
     GATEWAY_URL: gateway.url,
@@ -369,6 +377,98 @@ describe('fallback strategies', () => {
     expect(sampleValue(metrics, 'payments_fallback_total', { strategy: 'queue' })).toBeGreaterThan(
       0,
     );
+  });
+
+  it('queue: settles the payments behind poisoned ones; a refused one fails at once, one that cannot be settled after its bound', async () => {
+    const { url, log } = await replica({
+      FALLBACK_STRATEGY: 'queue',
+      BREAKER_OPEN_MS: '300',
+      QUEUE_SETTLE_INTERVAL_MS: '100',
+      QUEUE_MAX_ATTEMPTS: '3',
+    });
+    // The gateway knows the reference 'refused' with another amount: it will refuse the payment.
+    const known = await fetch(`${gateway.url}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': 'refused' },
+      body: JSON.stringify({ amount: 1, currency: 'EUR', reference: 'refused' }),
+    });
+    expect(known.status).toBe(201);
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) await pay(url, `trip-${i}`);
+    await waitFor(async () => (await circuit(url)).state === 'open', 'open');
+    const good: Payment[] = [];
+    for (let i = 0; i < 10; i += 1)
+      good.push((await (await pay(url, `behind-${i}`)).json()) as Payment);
+
+    // At the head of the line: one the gateway will refuse (it knows the reference with another
+    // amount), and one waiting for a gateway this replica has no route to.
+    const admin = redis.connect();
+    const queuedLongAgo = async (payment: Partial<Payment> & { id: string }, score: number) => {
+      const at = new Date(Date.now() - 60_000).toISOString();
+      const record = {
+        orderId: payment.id,
+        amount: 1999,
+        currency: 'EUR',
+        status: 'pending',
+        attempts: 1,
+        createdAt: at,
+        updatedAt: at,
+        ...payment,
+      };
+      await admin.set(`{payments}:record:${payment.id}`, JSON.stringify(record), 'EX', 600);
+      await admin.zadd('{payments}:queue', score, payment.id);
+    };
+    await queuedLongAgo({ id: 'unroutable', gateway: 'retired-gateway' }, 1);
+    await queuedLongAgo({ id: 'refused' }, 2);
+    expect(await admin.zrange('{payments}:queue', 0, 1)).toEqual(['unroutable', 'refused']);
+
+    await gateway.setFaults(null);
+    const paymentOf = async (id: string) =>
+      (await (await fetch(`${url}/payments/${id}`)).json()) as Payment;
+    await waitFor(
+      async () => (await admin.zcard('{payments}:queue')) === 0,
+      'the queue to be worked through',
+    );
+
+    for (const payment of good)
+      expect(await paymentOf(payment.id)).toMatchObject({ status: 'approved' });
+    expect(await paymentOf('refused')).toMatchObject({
+      status: 'failed',
+      failureReason: 'gateway_error',
+    });
+    expect(await paymentOf('unroutable')).toMatchObject({
+      status: 'failed',
+      failureReason: 'settlement_failed',
+    });
+    expect(await admin.hlen('{payments}:queue:attempts')).toBe(0);
+
+    const lines = log.lines();
+    const about = (id: string) => lines.filter((line) => line.paymentId === id);
+    expect(about('refused')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        message: 'queued payment refused by the gateway',
+        status: 422,
+        reason: 'gateway_error',
+      }),
+    ]);
+    const unroutable = about('unroutable');
+    expect(unroutable.map((line) => [line.level, line.message])).toEqual([
+      ['warn', 'queued payment failed unexpectedly; retrying later'],
+      ['warn', 'queued payment failed unexpectedly; retrying later'],
+      ['error', 'queued payment failed for good: settling it kept failing'],
+      ['error', 'queued payment given up after 3 failed attempts'],
+    ]);
+    for (const line of unroutable)
+      expect((line.error as { message: string }).message).toContain(
+        '"retired-gateway", which this replica has no route to',
+      );
+    // The ten behind it were settled before it was given up: it never held them back.
+    const settledAt = lines
+      .filter((line) => line.message === 'queued payment settled')
+      .map((line) => lines.indexOf(line));
+    expect(settledAt).toHaveLength(10);
+    expect(Math.max(...settledAt)).toBeLessThan(lines.indexOf(unroutable[2]!));
   });
 
   it('secondary: charges the second gateway while the first one’s breaker is open', async () => {

@@ -62,6 +62,7 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
     routes: secondary ? [primary, secondary] : [primary],
     intervalMs: config.QUEUE_SETTLE_INTERVAL_MS,
     callTimeoutMs: config.GATEWAY_TIMEOUT_MS,
+    maxAttempts: config.QUEUE_MAX_ATTEMPTS,
     logger,
   });
   settler.start();
@@ -81,9 +82,6 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
     readiness: [redisReadiness(redis)],
     // The circuit routes come first so "circuit" is never taken for a payment id.
     routes: (app) =>
-      app.use(
-        circuitRouter(primary.breaker, config.ADMIN_TOKEN, { enabled: primary.breakerEnabled }),
-        paymentsRouter(service),
-      ),
+      app.use(circuitRouter(primary.breaker, config.ADMIN_TOKEN), paymentsRouter(service)),
   });
 }

@@ -1,7 +1,7 @@
 import { HttpError, parseInput, requireAdminToken } from '@cb-lab/shared';
-import { type SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { isBreakerDisabled, type GatewayBreaker } from './gateway-breaker';
 
 const adminBodySchema = z
   .object({
@@ -19,17 +19,13 @@ const adminBodySchema = z
  * local view, and the shared state read from Redis now. Admin calls isolate
  * (force open) or reset the breaker for the whole cluster.
  */
-export function circuitRouter(
-  breaker: SharedCircuitBreaker,
-  adminToken: string,
-  { enabled = true }: { enabled?: boolean } = {},
-): Router {
+export function circuitRouter(breaker: GatewayBreaker, adminToken: string): Router {
   const router = Router();
   const describe = async () => ({
-    enabled,
+    // A disabled breaker's snapshot says `enabled: false` itself.
+    enabled: true,
     ...breaker.snapshot(),
-    // A disabled breaker takes no part in the shared state.
-    redis: enabled ? await breaker.readShared().catch(() => null) : null,
+    redis: await breaker.readShared().catch(() => null),
   });
 
   router.get('/payments/circuit', async (_req, res) => {
@@ -40,16 +36,11 @@ export function circuitRouter(
     (action: 'isolate' | 'reset'): RequestHandler =>
     async (req, res) => {
       const reason = parseInput(adminBodySchema, req.body)?.reason;
-      if (!enabled)
-        throw new HttpError(
-          409,
-          'breaker_disabled',
-          'this replica runs without its circuit breaker (BREAKER_ENABLED=false)',
-        );
       try {
         if (action === 'isolate') await breaker.isolate(reason);
         else await breaker.reset(reason);
-      } catch {
+      } catch (error) {
+        if (isBreakerDisabled(error)) throw new HttpError(409, 'breaker_disabled', error.message);
         throw new HttpError(
           503,
           'store_unavailable',

@@ -24,6 +24,11 @@ export const paymentsConfigSchema = z
     SECONDARY_GATEWAY_URL: env.url({ protocols: ['http:', 'https:'] }).optional(),
     /** How often each replica looks for queued payments to settle (`queue` strategy). */
     QUEUE_SETTLE_INTERVAL_MS: env.int({ min: 50, max: 600_000, default: 1_000 }),
+    /**
+     * Times settling one queued payment may fail unexpectedly (not the gateway being away) before
+     * it is failed as `settlement_failed`; retries back off from the settle interval.
+     */
+    QUEUE_MAX_ATTEMPTS: env.int({ min: 1, max: 100, default: 5 }),
 
     /**
      * `false` takes the breaker out of the gateway calls (they keep their timeout), to see

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { captureLogger } from '@cb-lab/testing';
-import { GatewayClient, GatewayRejectedError, GatewayUnavailableError } from './gateway-client';
+import { GatewayClient } from './gateway-client';
+import { GatewayRejectedError, GatewayUnavailableError } from './gateway-failures';
 
 const request = { amount: 100, currency: 'EUR', reference: 'pay-1' };
 

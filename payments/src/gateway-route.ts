@@ -1,9 +1,5 @@
 import { type Logger, type ServiceMetrics } from '@cb-lab/shared';
-import {
-  isTaskCancelled,
-  SharedCircuitBreaker,
-  type RedisBreakerStore,
-} from '@cb-lab/shared-breaker';
+import { SharedCircuitBreaker, type RedisBreakerStore } from '@cb-lab/shared-breaker';
 import { instrumentBreaker } from '@cb-lab/shared-breaker/prometheus';
 import {
   ConstantBackoff,
@@ -15,41 +11,32 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import type { PaymentsConfig } from './config';
-import { GatewayClient, isGatewayUnavailable, type GatewayCharge } from './gateway-client';
+import { GatewayClient, type GatewayCharge } from './gateway-client';
+import { DisabledBreaker, type GatewayBreaker } from './gateway-breaker';
+import { countsAsGatewayFailure, neverReachedGateway } from './gateway-failures';
 import type { Payment } from './payment';
 
-/** Gateway outages and our own timeouts trip the breaker; declines and 4xx never do. */
-export const countsAsGatewayFailure = (error: unknown): boolean =>
-  isGatewayUnavailable(error) || isTaskCancelled(error);
-
-/** A refused connection never reached the gateway, so trying once more cannot charge twice. */
-const neverReachedGateway = (error: unknown): boolean =>
-  isGatewayUnavailable(error) && error.kind === 'refused';
-
 /**
- * One gateway behind its own shared breaker: retry (only where safe) outside
- * the breaker so each attempt counts, the breaker, then a timeout on every
+ * One gateway behind its own breaker: retry (only where safe) outside the
+ * breaker so each attempt counts, the breaker, then a timeout on every
  * attempt so a silent gateway is a failure, not a hang. With the breaker
- * disabled the same policy runs without it.
+ * switched off, a {@link DisabledBreaker} takes its place in the same policy.
  */
 export class GatewayRoute {
   readonly #policy: IPolicy;
 
   constructor(
     readonly name: string,
-    readonly breaker: SharedCircuitBreaker,
+    readonly breaker: GatewayBreaker,
     private readonly client: GatewayClient,
     timeoutMs: number,
-    readonly breakerEnabled = true,
   ) {
     const retryIfSafe = retry(handleWhen(neverReachedGateway), {
       maxAttempts: 1,
       backoff: new ConstantBackoff(50),
     });
     const attemptTimeout = timeout(timeoutMs, TimeoutStrategy.Aggressive);
-    this.#policy = breakerEnabled
-      ? wrap(retryIfSafe, breaker, attemptTimeout)
-      : wrap(retryIfSafe, attemptTimeout);
+    this.#policy = wrap(retryIfSafe, breaker, attemptTimeout);
   }
 
   /** Charges `payment`, its id as the gateway's idempotency key. Throws BrokenCircuitError while open. */
@@ -109,7 +96,7 @@ export async function startGatewayRoute({
     logger.warn('circuit breaker disabled (BREAKER_ENABLED=false): gateway calls only time out', {
       breaker: name,
     });
-    return new GatewayRoute(name, breaker, client, config.GATEWAY_TIMEOUT_MS, false);
+    return new GatewayRoute(name, new DisabledBreaker(breaker), client, config.GATEWAY_TIMEOUT_MS);
   }
   instrumentBreaker(breaker, metrics.registry);
   breaker.onTransition(({ from, to, reason, scope, note }) => {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
-import { isTaskCancelled } from '@cb-lab/shared-breaker';
 import { isBrokenCircuitError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';
-import { isGatewayUnavailable, type GatewayCharge } from './gateway-client';
+import type { GatewayCharge } from './gateway-client';
+import { mayHaveCharged, paymentFailure } from './gateway-failures';
 import type { GatewayRoute } from './gateway-route';
 import {
   chargedPayment,
@@ -159,7 +159,8 @@ export class PaymentService {
 
   /** Records the failed attempt on `route` and returns the HTTP error that explains it. */
   async #fail(payment: Payment, error: unknown, route: GatewayRoute): Promise<HttpError> {
-    const failure = this.#describe(error, route);
+    // A refusal's Retry-After is the breaker's of the gateway whose call failed.
+    const failure = paymentFailure(error, () => route.breaker.retryAfterSeconds());
     await this.options.store.settle({
       ...payment,
       status: 'failed',
@@ -175,31 +176,4 @@ export class PaymentService {
     });
     return failure;
   }
-
-  /** `route` is the gateway whose call failed: a refusal's Retry-After is its breaker's. */
-  #describe(error: unknown, route: GatewayRoute): HttpError {
-    if (isBrokenCircuitError(error)) {
-      return new HttpError(
-        503,
-        'circuit_open',
-        'The payment gateway circuit is open; try again later',
-        {
-          'Retry-After': String(route.breaker.retryAfterSeconds()),
-        },
-      );
-    }
-    if (isGatewayUnavailable(error)) {
-      return new HttpError(
-        502,
-        'gateway_unavailable',
-        `The payment gateway failed: ${error.message}`,
-      );
-    }
-    return new HttpError(502, 'gateway_error', 'The payment gateway rejected the charge request');
-  }
 }
-
-/** A timeout, or a connection that broke once the request was sent: the gateway may have charged. */
-const mayHaveCharged = (error: unknown): boolean =>
-  isTaskCancelled(error) ||
-  (isGatewayUnavailable(error) && (error.kind === 'timeout' || error.kind === 'transport'));

@@ -1,11 +1,19 @@
 import {
   DurableWorkQueue,
-  PeriodicTask,
+  QueueWorker,
+  workQueueKeys,
   type Logger,
   type RecordStore,
   type RedisClient,
+  type WorkResult,
 } from '@cb-lab/shared';
 import type { GatewayRoute } from './gateway-route';
+import {
+  failureReasonOf,
+  gatewayAway,
+  isGatewayRejected,
+  type PaymentFailureReason,
+} from './gateway-failures';
 import { chargedPayment, isFinal, type Payment } from './payment';
 
 /** How many queued payments one round takes on. */
@@ -13,7 +21,20 @@ const BATCH = 25;
 
 /** Payments waiting for the gateway: queued while its breaker was open, or whose charge timed out. */
 export const paymentQueue = (redis: RedisClient): DurableWorkQueue =>
-  new DurableWorkQueue(redis, { items: '{payments}:queue', lock: '{payments}:queue:settler' });
+  new DurableWorkQueue(redis, workQueueKeys('payments', 'queue', 'settler'));
+
+export interface QueueSettlerOptions {
+  queue: DurableWorkQueue;
+  store: RecordStore<Payment>;
+  /** The primary gateway's route first: payments that name no gateway go there. */
+  routes: readonly [GatewayRoute, ...GatewayRoute[]];
+  intervalMs: number;
+  /** Budget of one gateway call: the lock leaves room for the last one to finish. */
+  callTimeoutMs: number;
+  /** Unexpected failures a queued payment may have before it is failed for good. */
+  maxAttempts: number;
+  logger: Logger;
+}
 
 /**
  * Settles queued payments once the gateway answers again, each through the
@@ -24,87 +45,104 @@ export const paymentQueue = (redis: RedisClient): DurableWorkQueue =>
  * script that never overwrites a final status, so a payment is charged and
  * settled exactly once even if a settler dies half-way and another retries.
  * Charges go through the breaker: while it is open a round stops at once,
- * and after the open period a queued payment may be the cluster's probe.
+ * and after the open period a queued payment may be the cluster's probe. A
+ * payment the gateway refuses (a 4xx) is failed at once with that reason; one
+ * whose settling throws is retried with a backoff behind the others, and
+ * failed as `settlement_failed` after `maxAttempts`.
  */
 export class QueueSettler {
-  readonly #task: PeriodicTask<number>;
+  readonly #worker: QueueWorker;
 
-  constructor(
-    private readonly options: {
-      queue: DurableWorkQueue;
-      store: RecordStore<Payment>;
-      /** The primary gateway's route first: payments that name no gateway go there. */
-      routes: readonly [GatewayRoute, ...GatewayRoute[]];
-      intervalMs: number;
-      /** Budget of one gateway call: the lock leaves room for the last one to finish. */
-      callTimeoutMs: number;
-      logger: Logger;
-    },
-  ) {
-    this.#task = new PeriodicTask({
+  constructor(private readonly options: QueueSettlerOptions) {
+    this.#worker = new QueueWorker({
+      queue: options.queue,
+      name: 'queued payment',
+      idField: 'paymentId',
+      work: (id) => this.#settleOne(id),
+      giveUp: (id, error) => this.#giveUp(id, error),
       intervalMs: options.intervalMs,
-      run: () => this.#settle(),
-      onError: (error) => {
-        options.logger.warn('queued payments could not be settled this round', { error });
-      },
+      itemTimeoutMs: options.callTimeoutMs,
+      batch: BATCH,
+      maxAttempts: options.maxAttempts,
+      logger: options.logger,
     });
   }
 
   start(): void {
-    this.#task.start();
+    this.#worker.start();
   }
 
   stop(): Promise<void> {
-    return this.#task.stop();
+    return this.#worker.stop();
   }
 
-  /** Runs one round now; resolves with how many payments it settled. */
+  /** Runs one round now; resolves with how many payments it finished. */
   settleOnce(): Promise<number> {
-    return this.#task.runOnce();
+    return this.#worker.runOnce();
   }
 
-  async #settle(): Promise<number> {
-    const { queue, intervalMs, callTimeoutMs } = this.options;
-    if ((await queue.size()) === 0) return 0;
-    const settled = await queue.whileLocked(
-      intervalMs * 10 + callTimeoutMs * 2,
-      callTimeoutMs * 2,
-      async (startNothingAfter) => {
-        let count = 0;
-        for (const id of await queue.oldest(BATCH)) {
-          if (Date.now() > startNothingAfter || this.#task.stopping) break;
-          const outcome = await this.#settleOne(id);
-          if (outcome === 'gateway away') break; // The rest waits for the next round.
-          if (outcome === 'settled') count += 1;
-        }
-        return count;
-      },
-    );
-    return settled ?? 0;
-  }
-
-  async #settleOne(id: string): Promise<'settled' | 'nothing to do' | 'gateway away'> {
-    const { queue, store, routes, logger } = this.options;
+  async #settleOne(id: string): Promise<WorkResult> {
+    const { store, logger } = this.options;
     const payment = await store.find(id);
-    if (payment === undefined || isFinal(payment)) {
-      await queue.remove(id);
-      return 'nothing to do';
-    }
-    const route = routes.find((r) => r.name === payment.gateway) ?? routes[0];
+    if (payment === undefined || isFinal(payment)) return 'done';
+    const route = this.#routeOf(payment);
     let charged: Payment;
     try {
-      charged = await store.settle(
-        chargedPayment(payment, route.name, await route.charge(payment)),
-      );
-    } catch {
-      return 'gateway away';
+      charged = chargedPayment(payment, route.name, await route.charge(payment));
+    } catch (error) {
+      if (gatewayAway(error)) return 'unreachable'; // The rest waits for the next round.
+      if (!isGatewayRejected(error)) throw error;
+      const reason = failureReasonOf(error);
+      await this.#failFor(payment, reason);
+      logger.warn('queued payment refused by the gateway', {
+        paymentId: id,
+        orderId: payment.orderId,
+        gateway: route.name,
+        status: error.status,
+        reason,
+      });
+      return 'done';
     }
-    await queue.remove(id);
+    const settled = await store.settle(charged);
     logger.info('queued payment settled', {
       paymentId: id,
-      orderId: charged.orderId,
-      status: charged.status,
+      orderId: settled.orderId,
+      status: settled.status,
     });
-    return 'settled';
+    return 'done';
+  }
+
+  /** The route of the gateway the payment waits for: never another, which could charge it twice. */
+  #routeOf(payment: Payment): GatewayRoute {
+    const { routes } = this.options;
+    if (payment.gateway === undefined) return routes[0];
+    const route = routes.find((r) => r.name === payment.gateway);
+    if (route === undefined)
+      throw new Error(
+        `payment ${payment.id} waits for gateway "${payment.gateway}", which this replica has no route to (configured: ${routes.map((r) => r.name).join(', ')})`,
+      );
+    return route;
+  }
+
+  async #giveUp(id: string, error: unknown): Promise<void> {
+    const payment = await this.options.store.find(id);
+    if (payment === undefined || isFinal(payment)) return;
+    await this.#failFor(payment, 'settlement_failed');
+    this.options.logger.error('queued payment failed for good: settling it kept failing', {
+      paymentId: id,
+      orderId: payment.orderId,
+      reason: 'settlement_failed',
+      error,
+    });
+  }
+
+  async #failFor(payment: Payment, reason: PaymentFailureReason): Promise<void> {
+    await this.options.store.settle({
+      ...payment,
+      status: 'failed',
+      failureReason: reason,
+      attempts: payment.attempts + 1,
+      updatedAt: new Date().toISOString(),
+    });
   }
 }

@@ -56,14 +56,3 @@ export function createHttpClient({
   );
   return client;
 }
-
-/** True when the call never got an answer in time. */
-export const isTimeout = (error: unknown): boolean =>
-  axios.isAxiosError(error) && (error.code === 'ETIMEDOUT' || error.code === 'ECONNABORTED');
-
-/** True when the call failed below HTTP (refused, reset, unreachable, timed out). */
-export const isTransportError = (error: unknown): boolean =>
-  axios.isAxiosError(error) && error.response === undefined && !axios.isCancel(error);
-
-export const isConnectionRefused = (error: unknown): boolean =>
-  axios.isAxiosError(error) && (error.code === 'ECONNREFUSED' || error.code === 'EHOSTUNREACH');

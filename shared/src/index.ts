@@ -11,12 +11,13 @@ export {
   type ServiceConfig,
 } from './config';
 export {
-  createHttpClient,
-  isConnectionRefused,
-  isTimeout,
-  isTransportError,
-  type HttpClientOptions,
-} from './http-client';
+  callFailureOf,
+  isUnavailableStatus,
+  mayHaveActed,
+  neverDelivered,
+  type CallFailure,
+} from './call-failures';
+export { createHttpClient, type HttpClientOptions } from './http-client';
 export {
   errorHandler,
   HttpError,
@@ -79,4 +80,5 @@ export {
   type ServiceContext,
 } from './service-runner';
 export { identifierSchema, parseInput } from './validation';
-export { DurableWorkQueue, type WorkQueueKeys } from './work-queue';
+export { QueueWorker, type QueueWorkerOptions, type WorkResult } from './queue-worker';
+export { DurableWorkQueue, workQueueKeys, type WorkQueueKeys } from './work-queue';

@@ -1,0 +1,103 @@
+import { HttpError, isUnavailableStatus, type CallFailure } from '@cb-lab/shared';
+import { isTaskCancelled } from '@cb-lab/shared-breaker';
+import { isBrokenCircuitError } from 'cockatiel';
+
+/**
+ * Every decision payments makes about a charge that did not come back as
+ * approved or declined, in one place: what trips the breaker, what is safe
+ * to send again, what may have charged, what waits for the gateway, what is
+ * the gateway's answer, and what the client is told.
+ */
+
+/**
+ * The gateway could not give an answer: it timed out, refused the connection
+ * or answered 5xx, 408 or 429. These, and only these, count against the
+ * breaker; a decline is an answer, not a failure.
+ */
+export class GatewayUnavailableError extends Error {
+  override readonly name = 'GatewayUnavailableError';
+
+  constructor(
+    message: string,
+    /** `refused`: the request never reached the gateway; `broken`: the connection broke (maybe after it did). */
+    readonly kind: CallFailure | 'server_error',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export const isGatewayUnavailable = (error: unknown): error is GatewayUnavailableError =>
+  error instanceof GatewayUnavailableError;
+
+/** The gateway refused the charge request itself (a 4xx): an answer about this payment, not an outage. */
+export class GatewayRejectedError extends Error {
+  override readonly name = 'GatewayRejectedError';
+
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`The gateway rejected the charge request with HTTP ${status}`);
+  }
+}
+
+export const isGatewayRejected = (error: unknown): error is GatewayRejectedError =>
+  error instanceof GatewayRejectedError;
+
+/** Whether an answer's status means the gateway is away (try later) rather than saying no. */
+export const gatewayAwayStatus = isUnavailableStatus;
+
+/** Trips the gateway's breaker: the gateway failed to answer, or did not in our time. Declines and 4xx never do. */
+export const countsAsGatewayFailure = (error: unknown): boolean =>
+  isGatewayUnavailable(error) || isTaskCancelled(error);
+
+/** A refused connection never reached the gateway, so trying once more cannot charge twice. */
+export const neverReachedGateway = (error: unknown): boolean =>
+  isGatewayUnavailable(error) && error.kind === 'refused';
+
+/** Our timeout, or a connection that broke once the request was sent: the gateway may have charged. */
+export const mayHaveCharged = (error: unknown): boolean =>
+  isTaskCancelled(error) ||
+  (isGatewayUnavailable(error) && (error.kind === 'timeout' || error.kind === 'broken'));
+
+/** The gateway cannot take charges now (its breaker is open, or it failed to answer): try later. */
+export const gatewayAway = (error: unknown): boolean =>
+  isBrokenCircuitError(error) || countsAsGatewayFailure(error);
+
+/** Why a payment failed, as recorded on it and answered to the client. */
+export type PaymentFailureReason =
+  | 'circuit_open'
+  | 'gateway_unavailable'
+  | 'gateway_error'
+  /** A queued payment whose settling kept failing unexpectedly and was given up. */
+  | 'settlement_failed';
+
+/** The reason a charge that threw is recorded as failed for. */
+export function failureReasonOf(error: unknown): PaymentFailureReason {
+  if (isBrokenCircuitError(error)) return 'circuit_open';
+  if (isGatewayUnavailable(error)) return 'gateway_unavailable';
+  return 'gateway_error';
+}
+
+/**
+ * The HTTP error that tells the client why a charge failed. `retryAfterSeconds` is asked of the
+ * breaker of the gateway whose call failed, so a refusal's Retry-After is that breaker's.
+ */
+export function paymentFailure(error: unknown, retryAfterSeconds: () => number): HttpError {
+  const reason = failureReasonOf(error);
+  switch (reason) {
+    case 'circuit_open':
+      return new HttpError(503, reason, 'The payment gateway circuit is open; try again later', {
+        'Retry-After': String(retryAfterSeconds()),
+      });
+    case 'gateway_unavailable':
+      return new HttpError(
+        502,
+        reason,
+        `The payment gateway failed: ${(error as GatewayUnavailableError).message}`,
+      );
+    default:
+      return new HttpError(502, reason, 'The payment gateway rejected the charge request');
+  }
+}
