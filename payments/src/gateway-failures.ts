@@ -65,6 +65,31 @@ export const mayHaveCharged = (error: unknown): boolean =>
 export const gatewayAway = (error: unknown): boolean =>
   isBrokenCircuitError(error) || countsAsGatewayFailure(error);
 
+/**
+ * What becomes of a payment whose charge threw: it waits in the queue for the
+ * gateway to confirm (the charge may have been made), it goes to the
+ * configured fallback, or it fails.
+ */
+export type ChargeFailureDecision = 'await confirmation' | 'fallback' | 'fail';
+
+/**
+ * The decision after the primary gateway's charge threw. Only a refusal by
+ * the open breaker goes to the fallback, and never for a payment an earlier
+ * attempt may still be charging: another gateway could charge it twice, and
+ * failing it could lose the charge.
+ */
+export function afterPrimaryFailure(
+  error: unknown,
+  earlierAttemptUnknown: boolean,
+): ChargeFailureDecision {
+  if (isBrokenCircuitError(error)) return earlierAttemptUnknown ? 'await confirmation' : 'fallback';
+  return mayHaveCharged(error) ? 'await confirmation' : 'fail';
+}
+
+/** The decision after the fallback (secondary) gateway's charge threw: there is no further fallback. */
+export const afterFallbackFailure = (error: unknown): Exclude<ChargeFailureDecision, 'fallback'> =>
+  mayHaveCharged(error) ? 'await confirmation' : 'fail';
+
 /** Why a payment failed, as recorded on it and answered to the client. */
 export type PaymentFailureReason =
   | 'circuit_open'
@@ -76,7 +101,7 @@ export type PaymentFailureReason =
 /** The reason a charge that threw is recorded as failed for. */
 export function failureReasonOf(error: unknown): PaymentFailureReason {
   if (isBrokenCircuitError(error)) return 'circuit_open';
-  if (isGatewayUnavailable(error)) return 'gateway_unavailable';
+  if (countsAsGatewayFailure(error)) return 'gateway_unavailable';
   return 'gateway_error';
 }
 
@@ -92,11 +117,7 @@ export function paymentFailure(error: unknown, retryAfterSeconds: () => number):
         'Retry-After': String(retryAfterSeconds()),
       });
     case 'gateway_unavailable':
-      return new HttpError(
-        502,
-        reason,
-        `The payment gateway failed: ${(error as GatewayUnavailableError).message}`,
-      );
+      return new HttpError(502, reason, `The payment gateway failed: ${(error as Error).message}`);
     default:
       return new HttpError(502, reason, 'The payment gateway rejected the charge request');
   }

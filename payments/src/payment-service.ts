@@ -4,7 +4,7 @@ import { isBrokenCircuitError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';
 import type { GatewayCharge } from './gateway-client';
-import { mayHaveCharged, paymentFailure } from './gateway-failures';
+import { afterFallbackFailure, afterPrimaryFailure, paymentFailure } from './gateway-failures';
 import type { GatewayRoute } from './gateway-route';
 import {
   chargedPayment,
@@ -81,14 +81,14 @@ export class PaymentService {
     try {
       return await this.#settle(payment, primary, await primary.charge(payment));
     } catch (error) {
-      // No fallback for a payment the primary gateway may already have charged: another
-      // gateway would charge it twice, and failing it could lose the charge.
-      if (isBrokenCircuitError(error))
-        return earlierAttemptUnknown
-          ? this.#awaitConfirmation(payment, primary)
-          : this.#fallback(payment, error);
-      if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, primary);
-      throw await this.#fail(payment, error, primary);
+      switch (afterPrimaryFailure(error, earlierAttemptUnknown)) {
+        case 'await confirmation':
+          return this.#awaitConfirmation(payment, primary);
+        case 'fallback':
+          return this.#fallback(payment, error as Error);
+        case 'fail':
+          throw await this.#fail(payment, error, primary);
+      }
     }
   }
 
@@ -139,7 +139,8 @@ export class PaymentService {
       try {
         return await this.#settle(payment, secondary, await secondary.charge(payment));
       } catch (error) {
-        if (mayHaveCharged(error)) return this.#awaitConfirmation(payment, secondary);
+        if (afterFallbackFailure(error) === 'await confirmation')
+          return this.#awaitConfirmation(payment, secondary);
         throw await this.#fail(payment, error, secondary);
       }
     }

@@ -26,6 +26,7 @@ export {
   notFoundHandler,
   type ErrorBody,
 } from './http-errors';
+export { installCrashPolicy, type CrashableProcess } from './crash-policy';
 export { Lifecycle } from './lifecycle';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
 export {

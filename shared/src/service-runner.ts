@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { z } from 'zod';
 import { isConfigError, loadConfig, type ServiceConfig } from './config';
+import { installCrashPolicy } from './crash-policy';
 import { Lifecycle } from './lifecycle';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type ServiceMetrics } from './metrics';
@@ -28,8 +29,9 @@ export interface RunServiceOptions<S extends z.ZodObject> {
 
 /**
  * What every service's `main.ts` does: validate the environment (exiting
- * with a clear message if it is wrong), build the app, listen, and on SIGTERM
- * or SIGINT drain in-flight requests before closing dependencies.
+ * with a clear message if it is wrong), install the crash policy, build the
+ * app, listen, and on SIGTERM or SIGINT drain in-flight requests before
+ * closing dependencies.
  */
 export async function runService<S extends z.ZodObject>({
   service,
@@ -45,13 +47,7 @@ export async function runService<S extends z.ZodObject>({
     process.exit(1);
   }
   const logger = createLogger({ service, instance: config.INSTANCE, level: config.LOG_LEVEL });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled promise rejection', { error: reason });
-  });
-  process.on('uncaughtException', (error) => {
-    logger.error('uncaught exception; exiting', { error });
-    process.exit(1);
-  });
+  installCrashPolicy(logger);
 
   const metrics = createMetrics({ service, instance: config.INSTANCE });
   const lifecycle = new Lifecycle();
