@@ -6,6 +6,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Manifests first: the dependency layer is rebuilt only when they change.
 COPY package.json package-lock.json ./
+COPY contracts/package.json contracts/
 COPY breaker/package.json breaker/
 COPY shared/package.json shared/
 COPY payment-gateway/package.json payment-gateway/
@@ -14,6 +15,7 @@ COPY orders/package.json orders/
 COPY lab/package.json lab/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
+COPY contracts/ contracts/
 COPY breaker/ breaker/
 COPY shared/ shared/
 COPY payment-gateway/ payment-gateway/
@@ -28,6 +30,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules/ node_modules/
+COPY --from=build /app/contracts/package.json contracts/
+COPY --from=build /app/contracts/dist/ contracts/dist/
 COPY --from=build /app/breaker/package.json breaker/
 COPY --from=build /app/breaker/dist/ breaker/dist/
 COPY --from=build /app/shared/package.json shared/

@@ -4,7 +4,7 @@
 const shared = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
-    '^@cb-lab/(shared|testing)$': '<rootDir>/$1/src/index.ts',
+    '^@cb-lab/(shared|testing|contracts)$': '<rootDir>/$1/src/index.ts',
     '^@cb-lab/shared-breaker$': '<rootDir>/breaker/src/index.ts',
     '^@cb-lab/shared-breaker/prometheus$': '<rootDir>/breaker/src/prometheus.ts',
   },

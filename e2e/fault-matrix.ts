@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chargeListSchema, orderSchema, paymentSchema, type Order } from '@cb-lab/contracts';
 import { COMPOSE_BREAKER_OPEN_MS, waitFor, type Stack } from '@cb-lab/testing';
 
 /** Orders per second while a fault is played: enough to keep every replica busy. */
@@ -11,13 +12,6 @@ const RATE = 8;
 const ORDER_BUDGET_MS = 6_000;
 /** Time for every order to become final once the fault is gone: open period, probe, reconciler. */
 const SETTLE_MS = 2 * COMPOSE_BREAKER_OPEN_MS + 60_000;
-
-interface Order {
-  id: string;
-  status: string;
-  paymentId?: string;
-  failureReason?: string;
-}
 
 interface Answer {
   key: string;
@@ -31,12 +25,6 @@ interface Answer {
   ms: number;
 }
 
-interface Charge {
-  reference: string;
-  status: string;
-  createdAt: string;
-}
-
 async function placeOrder(orders: string, key: string): Promise<Answer & { order?: Order }> {
   const started = performance.now();
   try {
@@ -46,9 +34,14 @@ async function placeOrder(orders: string, key: string): Promise<Answer & { order
       body: JSON.stringify({ customerId: 'fault-matrix', amount: 1250, currency: 'EUR' }),
       signal: AbortSignal.timeout(ORDER_BUDGET_MS),
     });
-    const body = (await response.json()) as Order;
+    const body: unknown = await response.json();
     const ms = performance.now() - started;
-    return { key, status: response.status, ms, ...(response.status < 300 ? { order: body } : {}) };
+    return {
+      key,
+      status: response.status,
+      ms,
+      ...(response.status < 300 ? { order: orderSchema.parse(body) } : {}),
+    };
   } catch (error) {
     const ms = performance.now() - started;
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
@@ -153,7 +146,9 @@ async function expectNothingLost(
   await waitFor(
     async () => {
       for (const order of orders.filter((o) => !final.has(o.id))) {
-        const now = (await (await fetch(`${stack.orders}/orders/${order.id}`)).json()) as Order;
+        const now = orderSchema.parse(
+          await (await fetch(`${stack.orders}/orders/${order.id}`)).json(),
+        );
         if (now.status === 'paid' || now.status === 'payment_failed') final.set(order.id, now);
       }
       return final.size === orders.length;
@@ -166,16 +161,16 @@ async function expectNothingLost(
   const since = Date.parse(startedAt) - 1_000;
   const approvedByOrder = new Map<string, number>();
   for (const gateway of [stack.gateway, stack.secondaryGateway]) {
-    const { charges } = (await (
-      await fetch(`${gateway}/admin/charges`, { headers: admin(stack) })
-    ).json()) as { charges: Charge[] };
+    const { charges } = chargeListSchema.parse(
+      await (await fetch(`${gateway}/admin/charges`, { headers: admin(stack) })).json(),
+    );
     const recent = charges.filter((c) => Date.parse(c.createdAt) >= since);
     for (const charge of recent.filter((c) => c.status === 'approved')) {
       const payment = await fetch(
         `${Object.values(stack.payments)[0]}/payments/${charge.reference}`,
       );
       if (payment.status !== 200) continue;
-      const { orderId } = (await payment.json()) as { orderId: string };
+      const { orderId } = paymentSchema.parse(await payment.json());
       if (!ours.has(orderId)) continue;
       approvedByOrder.set(orderId, (approvedByOrder.get(orderId) ?? 0) + 1);
       // A charge belongs to a paid order whose payment it is.

@@ -1,10 +1,5 @@
+import { orderSchema, type Order } from '@cb-lab/contracts';
 import { sampleValue, waitFor, COMPOSE_BREAKER_OPEN_MS, type Stack } from '@cb-lab/testing';
-
-interface Order {
-  id: string;
-  status: string;
-  failureReason?: string;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,7 +16,7 @@ export function sharedBreaker(running: () => Stack): void {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ customerId: 'c-outage', amount: 1999, currency: 'EUR' }),
       });
-      return (await response.json()) as Order;
+      return orderSchema.parse(await response.json());
     };
     const setFaults = (faults: Record<string, unknown> | null) =>
       running().setGatewayFaults(faults);

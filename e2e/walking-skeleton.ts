@@ -1,11 +1,8 @@
+import { circuitViewSchema, loadStatusSchema, orderSchema, type Order } from '@cb-lab/contracts';
 import { sampleValue, waitFor, type Stack } from '@cb-lab/testing';
 
-interface Order {
-  id: string;
-  status: string;
-}
-
-const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+const orderOf = async (response: Response): Promise<Order> =>
+  orderSchema.parse(await response.json());
 
 /** The walking skeleton: orders paid end to end over every payments replica. */
 export function walkingSkeleton(running: () => Stack): void {
@@ -20,12 +17,12 @@ export function walkingSkeleton(running: () => Stack): void {
           body: JSON.stringify({ customerId: `c-${i}`, amount: 1999, currency: 'EUR' }),
         });
         expect(response.status).toBe(201);
-        placed.push(await json<Order>(response));
+        placed.push(await orderOf(response));
       }
       expect(placed.map((order) => order.status)).toEqual(Array(30).fill('paid'));
 
       for (const order of placed) {
-        expect(await json(await fetch(`${orders}/orders/${order.id}`))).toEqual(order);
+        expect(await orderOf(await fetch(`${orders}/orders/${order.id}`))).toEqual(order);
       }
     });
 
@@ -49,10 +46,12 @@ export function walkingSkeleton(running: () => Stack): void {
       const { payments } = running();
       const replicas = new Set<string>();
       for (const url of Object.values(payments)) {
-        const circuit = await json<Record<string, unknown>>(await fetch(`${url}/payments/circuit`));
+        const circuit = circuitViewSchema.parse(
+          await (await fetch(`${url}/payments/circuit`)).json(),
+        );
         expect(circuit).toMatchObject({ breaker: 'payment-gateway', state: 'closed', failures: 0 });
         expect(['redis', 'local']).toContain(circuit.store);
-        replicas.add(String(circuit.replica));
+        replicas.add(circuit.replica);
       }
       expect(replicas.size).toBe(3);
     });
@@ -74,9 +73,9 @@ export function walkingSkeleton(running: () => Stack): void {
           },
         ) ?? 0;
       await waitFor(async () => (await paid()) > 0, 'the load generator to get an order paid');
-      expect(await (await fetch(`${running().loadGenerator}/load`)).json()).toMatchObject({
-        ratePerSecond: 2,
-      });
+      expect(
+        loadStatusSchema.parse(await (await fetch(`${running().loadGenerator}/load`)).json()),
+      ).toMatchObject({ ratePerSecond: 2 });
     });
 
     it('lets Prometheus discover and scrape each payments replica', async () => {
@@ -84,7 +83,9 @@ export function walkingSkeleton(running: () => Stack): void {
         const response = await fetch(
           `${running().prometheus}/api/v1/query?query=${encodeURIComponent('up{job="payments"} == 1')}`,
         );
-        return (await json<{ data: { result: unknown[] } }>(response)).data.result.length;
+        // Prometheus's own answer, not one of the lab's contracts.
+        const body = (await response.json()) as { data: { result: unknown[] } };
+        return body.data.result.length;
       };
       // Prometheus scrapes every 5 s; wait for the first scrape of all three.
       let up = await query();

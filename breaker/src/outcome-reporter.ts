@@ -109,17 +109,15 @@ export abstract class OutcomeReporter<Batch> implements TripReporter {
 
   #dispatch(batch: Batch): void {
     const term = this.#term;
-    this.#sending = this.sendBatch(term, batch).then(
-      (reply) => {
+    // A send that rejects is taken as one with no reply: what gathered meanwhile still leaves.
+    this.#sending = this.sendBatch(term, batch)
+      .catch(() => undefined)
+      .then((reply) => {
         this.#sending = undefined;
         if (reply && !this.#disposed) this.answered(reply);
         if (this.#due) this.#sendIfDue();
         else if (this.hasPending()) this.#schedule();
-      },
-      () => {
-        this.#sending = undefined;
-      },
-    );
+      });
   }
 
   #stopTimer(): void {

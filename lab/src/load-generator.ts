@@ -1,3 +1,4 @@
+import { loadRateRequestSchema, MAX_LOAD_RATE, type LoadStatus } from '@cb-lab/contracts';
 import {
   adminTokenSchema,
   createServiceApp,
@@ -17,20 +18,11 @@ export const loadGeneratorConfigSchema = z.object({
   ...serviceConfigShape,
   ORDERS_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://localhost:8080' }),
   /** Orders per second; 0 starts it paused. */
-  LOAD_RATE: env.number({ min: 0, max: 1_000, default: 2 }),
+  LOAD_RATE: env.number({ min: 0, max: MAX_LOAD_RATE, default: 2 }),
   ADMIN_TOKEN: adminTokenSchema,
 });
 
 export type LoadGeneratorConfig = z.output<typeof loadGeneratorConfigSchema>;
-
-const rateBodySchema = z
-  .object({
-    ratePerSecond: z
-      .number({ error: 'expected ratePerSecond as a number of orders per second' })
-      .min(0, 'expected 0 (paused) to 1000')
-      .max(1_000, 'expected 0 (paused) to 1000'),
-  })
-  .strict();
 
 /**
  * Keeps a gentle stream of orders flowing so the dashboards are alive as soon
@@ -108,14 +100,18 @@ export function createApp({
     ...(lifecycle ? { lifecycle } : {}),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     routes: (server) => {
+      const status = (): LoadStatus => ({
+        ratePerSecond: generator.ratePerSecond,
+        ordersUrl: config.ORDERS_URL,
+      });
       server.get('/load', (_req, res) => {
-        res.json({ ratePerSecond: generator.ratePerSecond, ordersUrl: config.ORDERS_URL });
+        res.json(status());
       });
       server.put('/load', requireAdminToken(config.ADMIN_TOKEN), (req, res) => {
-        const { ratePerSecond } = parseInput(rateBodySchema, req.body);
+        const { ratePerSecond } = parseInput(loadRateRequestSchema, req.body);
         logger.info('load rate changed', { from: generator.ratePerSecond, to: ratePerSecond });
         generator.setRate(ratePerSecond);
-        res.json({ ratePerSecond, ordersUrl: config.ORDERS_URL });
+        res.json(status());
       });
     },
   });

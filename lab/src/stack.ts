@@ -1,3 +1,5 @@
+import { errorBodySchema } from '@cb-lab/contracts';
+import type { z } from 'zod';
 /** Where the running stack answers; every address can be changed by a flag or an environment variable. */
 export interface StackEndpoints {
   orders: string;
@@ -28,15 +30,16 @@ const describeCause = (error: unknown): string => {
 };
 
 /**
- * Calls one service of the stack and parses its JSON answer. A refused
+ * Calls one service of the stack and parses its JSON answer with the contract's `answer` schema. A refused
  * connection becomes a LabError that says which service is down and how to
  * start the stack; an error answer becomes one that quotes it.
  */
-export async function callJson<T>(
+export async function callJson<S extends z.ZodType>(
   service: string,
   url: string,
+  answer: S,
   init: RequestInit & { token?: string; timeoutMs?: number } = {},
-): Promise<T> {
+): Promise<z.output<S>> {
   const { token, timeoutMs = 5_000, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
@@ -60,14 +63,24 @@ export async function callJson<T>(
     );
   }
   if (!response.ok) {
-    const { error, message } = (body ?? {}) as { error?: string; message?: string };
+    const refusal = errorBodySchema.safeParse(body);
     const hint =
       response.status === 401 || response.status === 403 ? ' (check --token or ADMIN_TOKEN)' : '';
     throw new LabError(
-      `${service} answered ${response.status} ${error ?? ''}: ${message ?? text}${hint}`,
+      refusal.success
+        ? `${service} answered ${response.status} ${refusal.data.error}: ${refusal.data.message}${hint}`
+        : `${service} answered ${response.status}: ${text.slice(0, 200)}${hint}`,
     );
   }
-  return body as T;
+  const parsed = answer.safeParse(body);
+  if (!parsed.success) {
+    const problem = parsed.error.issues[0];
+    throw new LabError(
+      `${service} answered ${response.status} with something the lab does not understand` +
+        ` (${problem?.path.join('.') || 'the body'}: ${problem?.message ?? 'unexpected'}). Is the stack from another version?`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Reads a Prometheus text exposition from a service's /metrics. */

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
+import {
+  idempotencyKeyReused,
+  type DurableWorkQueue,
+  type Logger,
+  type RecordStore,
+} from '@cb-lab/shared';
 import { sameOrderRequest, type Order, type OrderRequest } from './order';
 import type { OrdersMetrics } from './orders-metrics';
 import { settlementOf } from './payment-answer';
@@ -35,13 +40,12 @@ export class OrderService {
       idempotencyKey,
     );
     if (!created) {
-      if (!sameOrderRequest(record, request)) {
-        throw new HttpError(
-          422,
-          'idempotency_key_reused',
-          `Idempotency-Key ${idempotencyKey ?? ''} belongs to order ${record.id}, which has another customer, amount or currency`,
+      if (!sameOrderRequest(record, request))
+        throw idempotencyKeyReused(
+          idempotencyKey ?? '',
+          `order ${record.id}`,
+          'customer, amount or currency',
         );
-      }
       // Adding again is harmless, and re-registers an order whose first request died before it could.
       if (record.status === 'payment_pending' || record.status === 'processing')
         await pending.add(record.id);

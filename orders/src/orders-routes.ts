@@ -1,24 +1,7 @@
-import {
-  amountSchema,
-  currencySchema,
-  identifierSchema,
-  idempotencyKeyOf,
-  notFound,
-  parseInput,
-} from '@cb-lab/shared';
+import { orderRequestSchema, type Order } from '@cb-lab/contracts';
+import { idempotencyKeyOf, notFound, parseInput } from '@cb-lab/shared';
 import { Router } from 'express';
-import { z } from 'zod';
-import type { Order } from './order';
 import type { OrderService } from './order-service';
-
-const orderBodySchema = z.object(
-  {
-    customerId: identifierSchema('customer id'),
-    amount: amountSchema,
-    currency: currencySchema,
-  },
-  { error: 'expected a JSON object with customerId, amount and currency' },
-);
 
 /** 201 once the order has its final answer; 202 while its payment is still to settle. */
 const statusCodeFor = (order: Order): number =>
@@ -28,7 +11,7 @@ export function ordersRouter(service: OrderService): Router {
   const router = Router();
 
   router.post('/orders', async (req, res) => {
-    const body = parseInput(orderBodySchema, req.body);
+    const body = parseInput(orderRequestSchema, req.body);
     const key = idempotencyKeyOf(req, { required: false });
     const { order, replayed } = await service.place(body, key);
     res

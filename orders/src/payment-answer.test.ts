@@ -52,13 +52,10 @@ describe('answerOfPayment: the answer a stored payment gives', () => {
     ).toEqual({ outcome: 'failed', paymentId: 'p1', reason: 'settlement_failed' });
   });
 
-  it.each(['pending', 'processing', 'something-new'])(
-    'is pending while the payment is %s',
-    (status) => {
-      expect(answerOfPayment({ id: 'p1', status })).toEqual({
-        outcome: 'pending',
-        paymentId: 'p1',
-      });
-    },
-  );
+  it.each(['pending', 'processing'] as const)('is pending while the payment is %s', (status) => {
+    expect(answerOfPayment({ id: 'p1', status })).toEqual({
+      outcome: 'pending',
+      paymentId: 'p1',
+    });
+  });
 });

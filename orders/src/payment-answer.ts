@@ -1,3 +1,4 @@
+import type { Payment } from '@cb-lab/contracts';
 import type { Order, OrderStatus } from './order';
 
 /** What became of an order's payment, as far as orders needs to know. */
@@ -19,14 +20,9 @@ export type PaymentAnswer =
   | { outcome: 'unknown'; reason: string };
 
 /** A payment as payments shows it, reduced to what decides an order. */
-export interface PaymentState {
-  id: string;
-  status: string;
-  declineCode?: string;
-  failureReason?: string;
-}
+export type PaymentState = Pick<Payment, 'id' | 'status' | 'declineCode' | 'failureReason'>;
 
-/** The answer a stored payment gives: final when approved, declined or failed; pending otherwise. */
+/** The answer a stored payment gives: final when approved, declined or failed; pending while it waits or runs. */
 export function answerOfPayment(payment: PaymentState): PaymentAnswer {
   const paymentId = payment.id;
   switch (payment.status) {
@@ -36,7 +32,8 @@ export function answerOfPayment(payment: PaymentState): PaymentAnswer {
       return { outcome: 'declined', paymentId, reason: payment.declineCode ?? 'declined' };
     case 'failed':
       return { outcome: 'failed', paymentId, reason: payment.failureReason ?? 'payment_failed' };
-    default:
+    case 'pending':
+    case 'processing':
       return { outcome: 'pending', paymentId };
   }
 }

@@ -1,3 +1,4 @@
+import { errorBodySchema, paymentSchema } from '@cb-lab/contracts';
 import {
   callFailureOf,
   createHttpClient,
@@ -7,16 +8,8 @@ import {
 } from '@cb-lab/shared';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import type { Order } from './order';
-import { answerOfPayment, type PaymentAnswer, type PaymentState } from './payment-answer';
+import { answerOfPayment, type PaymentAnswer } from './payment-answer';
 import type { ReplicaBalancer } from './replica-balancer';
-
-interface PaymentBody {
-  id?: unknown;
-  status?: unknown;
-  declineCode?: unknown;
-  failureReason?: unknown;
-  error?: unknown;
-}
 
 /** Payments could not be asked: unreachable, too slow, or unable to serve (5xx, 408, 429). */
 export class PaymentsUnavailableError extends Error {
@@ -44,7 +37,7 @@ export class PaymentsClient {
     const replicas = await this.#replicas();
     try {
       const response = await firstAccepting(replicas, (replica) =>
-        this.#http.post<PaymentBody>(
+        this.#http.post<unknown>(
           `${replica}/payments`,
           { orderId: order.id, amount: order.amount, currency: order.currency },
           { headers: { 'Idempotency-Key': order.id } },
@@ -67,10 +60,10 @@ export class PaymentsClient {
    * can tell "unknown" from "no answer" from "broken".
    */
   async find(paymentId: string): Promise<PaymentAnswer | undefined> {
-    let response: AxiosResponse<PaymentBody>;
+    let response: AxiosResponse<unknown>;
     try {
       response = await firstAccepting(await this.#replicas(), (replica) =>
-        this.#http.get<PaymentBody>(`${replica}/payments/${encodeURIComponent(paymentId)}`),
+        this.#http.get<unknown>(`${replica}/payments/${encodeURIComponent(paymentId)}`),
       );
     } catch (error) {
       if (callFailureOf(error) === undefined) throw error;
@@ -82,10 +75,10 @@ export class PaymentsClient {
     if (status === 404) return undefined;
     if (isUnavailableStatus(status))
       throw new PaymentsUnavailableError(`payments answered ${status} for payment ${paymentId}`);
-    const payment = status === 200 ? paymentStateOf(data) : undefined;
-    if (payment === undefined)
-      throw new Error(`payments answered ${status} for payment ${paymentId}`);
-    return answerOfPayment(payment);
+    const payment = status === 200 ? paymentSchema.safeParse(data) : undefined;
+    if (!payment?.success)
+      throw new Error(`payments answered ${status} for payment ${paymentId} with no payment in it`);
+    return answerOfPayment(payment.data);
   }
 
   async #replicas(): Promise<string[]> {
@@ -114,25 +107,11 @@ async function firstAccepting<T>(
   throw lastError;
 }
 
-const optionalString = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : undefined;
-
-function paymentStateOf(data: PaymentBody): PaymentState | undefined {
-  if (typeof data.id !== 'string' || typeof data.status !== 'string') return undefined;
-  const declineCode = optionalString(data.declineCode);
-  const failureReason = optionalString(data.failureReason);
-  return {
-    id: data.id,
-    status: data.status,
-    ...(declineCode === undefined ? {} : { declineCode }),
-    ...(failureReason === undefined ? {} : { failureReason }),
-  };
-}
-
-function toAnswer({ status, data }: AxiosResponse<PaymentBody>): PaymentAnswer {
-  const payment = status >= 200 && status < 300 ? paymentStateOf(data) : undefined;
-  if (payment !== undefined) return answerOfPayment(payment);
-  const reason = typeof data.error === 'string' ? data.error : `payments_http_${status}`;
+function toAnswer({ status, data }: AxiosResponse<unknown>): PaymentAnswer {
+  const payment = status >= 200 && status < 300 ? paymentSchema.safeParse(data) : undefined;
+  if (payment?.success) return answerOfPayment(payment.data);
+  const error = errorBodySchema.safeParse(data);
+  const reason = error.success ? error.data.error : `payments_http_${status}`;
   // Payments lost its store or failed unexpectedly part-way: it may have charged before that.
   if (reason === 'store_unavailable' || status === 500) return { outcome: 'unknown', reason };
   return { outcome: 'failed', reason };

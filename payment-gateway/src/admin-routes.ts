@@ -1,4 +1,5 @@
-import { identifierSchema, parseInput } from '@cb-lab/shared';
+import { identifierSchema } from '@cb-lab/contracts';
+import { parseInput } from '@cb-lab/shared';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { ChargeProcessor } from './charges';

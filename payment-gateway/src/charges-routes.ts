@@ -1,30 +1,14 @@
-import {
-  amountSchema,
-  currencySchema,
-  identifierSchema,
-  idempotencyKeyOf,
-  notFound,
-  parseInput,
-} from '@cb-lab/shared';
+import { chargeRequestSchema } from '@cb-lab/contracts';
+import { idempotencyKeyOf, notFound, parseInput } from '@cb-lab/shared';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { ChargeProcessor } from './charges';
 import type { GatewayMetrics } from './gateway-metrics';
-
-const chargeBodySchema = z.object(
-  {
-    amount: amountSchema,
-    currency: currencySchema,
-    reference: identifierSchema('reference'),
-  },
-  { error: 'expected a JSON object with amount, currency and reference' },
-);
 
 export function chargesRouter(processor: ChargeProcessor, metrics: GatewayMetrics): Router {
   const router = Router();
 
   router.post('/charges', async (req, res) => {
-    const body = parseInput(chargeBodySchema, req.body);
+    const body = parseInput(chargeRequestSchema, req.body);
     const key = idempotencyKeyOf(req, { required: false });
     const { charge, replayed } = await processor.charge(body, key);
     metrics.chargesTotal.labels(replayed ? 'replayed' : charge.status).inc();

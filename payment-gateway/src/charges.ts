@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError } from '@cb-lab/shared';
+import type { ChargeRequest } from '@cb-lab/contracts';
+import { idempotencyKeyReused } from '@cb-lab/shared';
 
-export interface ChargeRequest {
-  amount: number;
-  currency: string;
-  reference: string;
-}
+export type { ChargeRequest } from '@cb-lab/contracts';
 
 export type ChargeStatus = 'approved' | 'declined';
 
@@ -47,13 +44,12 @@ export class ChargeProcessor {
     const fingerprint = fingerprintOf(request);
     const remembered = this.#byKey.get(idempotencyKey);
     if (remembered) {
-      if (remembered.fingerprint !== fingerprint) {
-        throw new HttpError(
-          422,
-          'idempotency_key_reused',
-          'This Idempotency-Key was already used with a different amount, currency or reference',
+      if (remembered.fingerprint !== fingerprint)
+        throw idempotencyKeyReused(
+          idempotencyKey,
+          'an earlier charge',
+          'amount, currency or reference',
         );
-      }
       return { charge: await remembered.charge, replayed: true };
     }
     // Stored before any await, so a concurrent duplicate finds it and waits for the same charge.

@@ -1,13 +1,25 @@
+import {
+  MAX_REPEAT,
+  MAX_SCALE,
+  MAX_TOTAL_STEPS,
+  MIN_SCALE,
+  PRESET_NAMES,
+  scenarioNameSchema,
+  scenarioRequestSchema as scenarioRequestBodySchema,
+  tooManyInAll,
+  type PresetName,
+} from '@cb-lab/contracts';
 import { z } from 'zod';
 import {
   activeFaults,
   FAULT_KINDS,
-  faultsPatchSchema,
   faultsSchema,
   HEALTHY,
   type Faults,
   type FaultsPatch,
 } from './faults';
+
+export { PRESET_NAMES, type PresetName } from '@cb-lab/contracts';
 
 /** One phase of a scenario: a complete fault set held for `durationMs`. */
 export interface ScenarioStep {
@@ -27,30 +39,10 @@ export interface Scenario {
   readonly repeat: number;
 }
 
-/** Longest step a user may ask for: an hour is already longer than any lab session. */
-export const MAX_STEP_MS = 3_600_000;
-/** Shortest step a user may ask for; scaled presets may go below it, down to 1 ms. */
-export const MIN_STEP_MS = 100;
-export const MAX_REPEAT = 100;
-/** Steps in one list, and in all once repeated: bounds the work and the status answer. */
-export const MAX_STEPS = 100;
-export const MAX_TOTAL_STEPS = 1_000;
-export const MIN_SCALE = 0.001;
-export const MAX_SCALE = 100;
 /** The name of a scenario posted without one. */
 export const CUSTOM_SCENARIO_NAME = 'custom';
 /** The longest delay a Node.js timer takes; longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const NAME_EXPECTED = 'expected 1 to 40 letters, digits, "-" or "_"';
-
-/**
- * Scenario and step names become metric labels, so they are short and plain:
- * labels stay bounded to names someone chose on purpose.
- */
-export const scenarioNameSchema = z
-  .string({ error: NAME_EXPECTED })
-  .regex(/^[A-Za-z0-9_-]{1,40}$/, NAME_EXPECTED);
 
 /**
  * The phase a step without a name stands for, named after the faults it
@@ -72,9 +64,6 @@ export function expandSteps(scenario: Scenario): ScenarioStep[] {
 export function scenarioDurationMs(scenario: Scenario): number {
   return scenario.repeat * scenario.steps.reduce((total, step) => total + step.durationMs, 0);
 }
-
-const tooManyInAll = (steps: number, repeat: number): string =>
-  `expected at most ${MAX_TOTAL_STEPS} steps in all once repeated (got ${steps} steps × ${repeat} = ${steps * repeat})`;
 
 /**
  * What a `ScenarioRunner` accepts, checked before anything runs so a bad step
@@ -131,10 +120,7 @@ const PRESET_STEPS = {
     healthy(20_000),
   ],
   timeouts: [healthy(15_000), step('timeouts', 30_000, { timeoutRate: 1 }), healthy(30_000)],
-} as const satisfies Record<string, readonly ScenarioStep[]>;
-
-export type PresetName = keyof typeof PRESET_STEPS;
-export const PRESET_NAMES = Object.keys(PRESET_STEPS) as readonly PresetName[];
+} as const satisfies Record<PresetName, readonly ScenarioStep[]>;
 
 /** What each preset does, in a sentence, for `GET /admin/scenarios`. */
 export const PRESET_DESCRIPTIONS = {
@@ -172,105 +158,19 @@ export const PRESETS = Object.fromEntries(
   PRESET_NAMES.map((name) => [name, (scale?: number) => presetScenario(name, scale)]),
 ) as Record<PresetName, (scale?: number) => Scenario>;
 
-const STEP_FIELDS = ['name', 'durationMs', 'faults'] as const;
-const REQUEST_FIELDS = ['preset', 'scale', 'name', 'steps', 'repeat'] as const;
-
-const unknownFields = (keys: readonly string[], expected: readonly string[]): string =>
-  `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((key) => `"${key}"`).join(', ')}` +
-  ` (expected only ${expected.join(', ')})`;
-
-const presetList = PRESET_NAMES.join(', ');
-
-const durationExpected = `expected whole milliseconds from ${MIN_STEP_MS} to ${MAX_STEP_MS}`;
-const scaleExpected = `expected a number from ${MIN_SCALE} to ${MAX_SCALE} (multiplies every duration)`;
-const repeatExpected = `expected a whole number from 1 to ${MAX_REPEAT} (how many times the steps run)`;
-
-/** One step as a user posts it: faults with `PUT` semantics (fields left out are healthy). */
-const stepRequestSchema = z.strictObject(
-  {
-    name: scenarioNameSchema.optional(),
-    durationMs: z
-      .number({ error: durationExpected })
-      .int(durationExpected)
-      .min(MIN_STEP_MS, durationExpected)
-      .max(MAX_STEP_MS, durationExpected),
-    faults: faultsPatchSchema,
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? unknownFields(issue.keys, STEP_FIELDS)
-        : 'expected a step object with durationMs, faults and an optional name',
-  },
-);
-
 /**
- * The body of `POST /admin/scenario`, turned into the scenario to run:
- * either `{"preset", "scale"?}` or `{"name"?, "steps", "repeat"?}`, never a
- * mix. Unknown fields are refused, as on `/admin/faults`.
+ * The body of `POST /admin/scenario` (the contract's schema), turned into the
+ * scenario to run: a preset at its scale, or the posted steps with every
+ * fault field filled and unnamed steps named after their faults.
  */
-export const scenarioRequestSchema = z
-  .strictObject(
-    {
-      preset: z
-        .enum(PRESET_NAMES as [PresetName, ...PresetName[]], {
-          error: (issue) =>
-            typeof issue.input === 'string'
-              ? `unknown preset "${issue.input}" (expected one of ${presetList})`
-              : `expected a preset name, one of ${presetList}`,
-        })
-        .optional(),
-      scale: z
-        .number({ error: scaleExpected })
-        .min(MIN_SCALE, scaleExpected)
-        .max(MAX_SCALE, scaleExpected)
-        .optional(),
-      name: scenarioNameSchema.optional(),
-      steps: z
-        .array(stepRequestSchema, { error: 'expected a list of steps' })
-        .min(1, 'expected at least one step')
-        .max(MAX_STEPS, `expected at most ${MAX_STEPS} steps`)
-        .optional(),
-      repeat: z
-        .number({ error: repeatExpected })
-        .int(repeatExpected)
-        .min(1, repeatExpected)
-        .max(MAX_REPEAT, repeatExpected)
-        .optional(),
-    },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? unknownFields(issue.keys, REQUEST_FIELDS)
-          : 'expected a JSON object with either "preset" or "steps"',
-    },
-  )
-  .superRefine((body, context) => {
-    const problem = (message: string, field?: string) => {
-      context.addIssue({ code: 'custom', message, path: field === undefined ? [] : [field] });
-    };
-    const hasPreset = body.preset !== undefined;
-    const hasSteps = body.steps !== undefined;
-    if (hasPreset && hasSteps) problem('expected either "preset" or "steps", not both');
-    if (!hasPreset && !hasSteps) problem(`expected "preset" (one of ${presetList}) or "steps"`);
-    if (hasPreset) {
-      if (body.name !== undefined) problem('only goes with "steps" (a preset has its own)', 'name');
-      if (body.repeat !== undefined) problem('only goes with "steps"', 'repeat');
-    }
-    if (hasSteps && body.scale !== undefined) problem('only goes with "preset"', 'scale');
-    const repeat = body.repeat ?? 1;
-    if (body.steps && body.steps.length * repeat > MAX_TOTAL_STEPS) {
-      problem(tooManyInAll(body.steps.length, repeat), 'repeat');
-    }
-  })
-  .transform((body): Scenario => {
-    if (body.preset !== undefined) return presetScenario(body.preset, body.scale);
-    return {
-      name: body.name ?? CUSTOM_SCENARIO_NAME,
-      steps: (body.steps ?? []).map(({ name, durationMs, faults }) => {
-        const complete = Object.freeze({ ...HEALTHY, ...faults });
-        return { name: name ?? phaseName(complete), durationMs, faults: complete };
-      }),
-      repeat: body.repeat ?? 1,
-    };
-  });
+export const scenarioRequestSchema = scenarioRequestBodySchema.transform((body): Scenario => {
+  if (body.preset !== undefined) return presetScenario(body.preset, body.scale);
+  return {
+    name: body.name ?? CUSTOM_SCENARIO_NAME,
+    steps: (body.steps ?? []).map(({ name, durationMs, faults }) => {
+      const complete = Object.freeze({ ...HEALTHY, ...faults });
+      return { name: name ?? phaseName(complete), durationMs, faults: complete };
+    }),
+    repeat: body.repeat ?? 1,
+  };
+});

@@ -1,18 +1,7 @@
+import { circuitActionSchema, type CircuitView } from '@cb-lab/contracts';
 import { HttpError, parseInput, requireAdminToken } from '@cb-lab/shared';
 import { Router, type RequestHandler } from 'express';
-import { z } from 'zod';
 import { isBreakerDisabled, type GatewayBreaker } from './gateway-breaker';
-
-const adminBodySchema = z
-  .object({
-    reason: z
-      .string({ error: 'expected the reason as a string' })
-      .min(1, 'expected a non-empty reason')
-      .max(200, 'expected at most 200 characters')
-      .optional(),
-  })
-  .strict()
-  .optional();
 
 /**
  * `GET /payments/circuit`: the breaker as this replica enforces it, its
@@ -21,7 +10,7 @@ const adminBodySchema = z
  */
 export function circuitRouter(breaker: GatewayBreaker, adminToken: string): Router {
   const router = Router();
-  const describe = async () => ({
+  const describe = async (): Promise<CircuitView> => ({
     // A disabled breaker's snapshot says `enabled: false` itself.
     enabled: true,
     ...breaker.snapshot(),
@@ -35,7 +24,7 @@ export function circuitRouter(breaker: GatewayBreaker, adminToken: string): Rout
   const change =
     (action: 'isolate' | 'reset'): RequestHandler =>
     async (req, res) => {
-      const reason = parseInput(adminBodySchema, req.body)?.reason;
+      const reason = parseInput(circuitActionSchema, req.body)?.reason;
       try {
         if (action === 'isolate') await breaker.isolate(reason);
         else await breaker.reset(reason);

@@ -1,3 +1,4 @@
+import { chargeSchema, type Charge, type ChargeRequest } from '@cb-lab/contracts';
 import { callFailureOf, createHttpClient, type Logger } from '@cb-lab/shared';
 import type { AxiosInstance } from 'axios';
 import {
@@ -6,18 +7,11 @@ import {
   gatewayAwayStatus,
 } from './gateway-failures';
 
-export interface ChargeRequest {
-  amount: number;
-  currency: string;
-  /** Our payment id: the gateway's reference and idempotency key, so a retry never charges twice. */
-  reference: string;
-}
+/** What payments sends: its payment id is the gateway's reference and idempotency key. */
+export type { ChargeRequest } from '@cb-lab/contracts';
 
-export interface GatewayCharge {
-  id: string;
-  status: 'approved' | 'declined';
-  declineCode?: string;
-}
+/** The gateway's answer to a charge: approved, or declined with a code. */
+export type GatewayCharge = Charge;
 
 export class GatewayClient {
   readonly #http: AxiosInstance;
@@ -37,7 +31,7 @@ export class GatewayClient {
   async charge(request: ChargeRequest, signal?: AbortSignal): Promise<GatewayCharge> {
     let response;
     try {
-      response = await this.#http.post<GatewayCharge>('/charges', request, {
+      response = await this.#http.post<unknown>('/charges', request, {
         headers: { 'Idempotency-Key': request.reference },
         ...(signal === undefined ? {} : { signal }),
       });
@@ -58,7 +52,15 @@ export class GatewayClient {
       }
       throw error;
     }
-    if (response.status === 201 || response.status === 200) return response.data;
+    if (response.status === 201 || response.status === 200) {
+      const charge = chargeSchema.safeParse(response.data);
+      if (charge.success) return charge.data;
+      // It said yes to something: the charge may be made, so this is treated as a broken answer.
+      throw new GatewayUnavailableError(
+        `The gateway answered ${response.status} with a body that is not a charge: ${charge.error.issues[0]?.message ?? ''}`,
+        'broken',
+      );
+    }
     if (gatewayAwayStatus(response.status)) {
       throw new GatewayUnavailableError(
         `The gateway answered HTTP ${response.status}`,

@@ -1,3 +1,4 @@
+import type { PaymentFailureReason } from '@cb-lab/contracts';
 import { HttpError, isUnavailableStatus, type CallFailure } from '@cb-lab/shared';
 import { isTaskCancelled } from '@cb-lab/shared-breaker';
 import { isBrokenCircuitError } from 'cockatiel';
@@ -90,16 +91,14 @@ export function afterPrimaryFailure(
 export const afterFallbackFailure = (error: unknown): Exclude<ChargeFailureDecision, 'fallback'> =>
   mayHaveCharged(error) ? 'await confirmation' : 'fail';
 
-/** Why a payment failed, as recorded on it and answered to the client. */
-export type PaymentFailureReason =
-  | 'circuit_open'
-  | 'gateway_unavailable'
-  | 'gateway_error'
-  /** A queued payment whose settling kept failing unexpectedly and was given up. */
-  | 'settlement_failed';
+/** Why a charge failed, as recorded on the payment and answered to the client. */
+type ChargeFailureReason = Extract<
+  PaymentFailureReason,
+  'circuit_open' | 'gateway_unavailable' | 'gateway_error'
+>;
 
 /** The reason a charge that threw is recorded as failed for. */
-export function failureReasonOf(error: unknown): PaymentFailureReason {
+export function failureReasonOf(error: unknown): ChargeFailureReason {
   if (isBrokenCircuitError(error)) return 'circuit_open';
   if (countsAsGatewayFailure(error)) return 'gateway_unavailable';
   return 'gateway_error';

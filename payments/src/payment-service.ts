@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError, type DurableWorkQueue, type Logger, type RecordStore } from '@cb-lab/shared';
+import {
+  idempotencyKeyReused,
+  type DurableWorkQueue,
+  type HttpError,
+  type Logger,
+  type RecordStore,
+} from '@cb-lab/shared';
 import { isBrokenCircuitError } from 'cockatiel';
 import type { Counter } from 'prom-client';
 import type { FallbackStrategy } from './config';
 import type { GatewayCharge } from './gateway-client';
-import { afterFallbackFailure, afterPrimaryFailure, paymentFailure } from './gateway-failures';
+import {
+  afterFallbackFailure,
+  afterPrimaryFailure,
+  failureReasonOf,
+  paymentFailure,
+} from './gateway-failures';
 import type { GatewayRoute } from './gateway-route';
 import {
   chargedPayment,
@@ -57,13 +68,12 @@ export class PaymentService {
       },
       idempotencyKey,
     );
-    if (!samePaymentRequest(payment, request)) {
-      throw new HttpError(
-        422,
-        'idempotency_key_reused',
-        `Idempotency-Key ${idempotencyKey} belongs to payment ${payment.id}, which has another order, amount or currency`,
+    if (!samePaymentRequest(payment, request))
+      throw idempotencyKeyReused(
+        idempotencyKey,
+        `payment ${payment.id}`,
+        'order, amount or currency',
       );
-    }
     // Final, or already waiting in the queue: the settler owns it now.
     if (isFinal(payment) || payment.status === 'pending') return { payment, replayed: true };
     // Still `processing` on a retry: an earlier attempt is under way, or died (its replica
@@ -165,7 +175,7 @@ export class PaymentService {
     await this.options.store.settle({
       ...payment,
       status: 'failed',
-      failureReason: failure.code,
+      failureReason: failureReasonOf(error),
       attempts: payment.attempts + 1,
       updatedAt: new Date().toISOString(),
     });

@@ -1,39 +1,14 @@
-/**
- * `processing` while a gateway call may be under way; `pending` when it
- * waits in the queue for the gateway: queued while the breaker was open, or
- * its charge timed out and may or may not have been made (the settler asks
- * again with the same idempotency key); `failed` when the gateway said it
- * could not charge (a retry with the same Idempotency-Key tries again);
- * `approved` and `declined` are final and never change.
- */
-export type PaymentStatus = 'processing' | 'pending' | 'approved' | 'declined' | 'failed';
+import { FINAL_PAYMENT_STATUSES, type Payment, type PaymentRequest } from '@cb-lab/contracts';
 
-export const FINAL_PAYMENT_STATUSES = [
-  'approved',
-  'declined',
-] as const satisfies readonly PaymentStatus[];
-
-export interface PaymentRequest {
-  orderId: string;
-  amount: number;
-  currency: string;
-}
-
-export interface Payment extends PaymentRequest {
-  id: string;
-  status: PaymentStatus;
-  chargeId?: string;
-  /** Which gateway made the charge. */
-  gateway?: string;
-  declineCode?: string;
-  failureReason?: string;
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export {
+  FINAL_PAYMENT_STATUSES,
+  type Payment,
+  type PaymentRequest,
+  type PaymentStatus,
+} from '@cb-lab/contracts';
 
 export const isFinal = (payment: Payment): boolean =>
-  (FINAL_PAYMENT_STATUSES as readonly PaymentStatus[]).includes(payment.status);
+  (FINAL_PAYMENT_STATUSES as readonly string[]).includes(payment.status);
 
 /** The payment once `gateway` answered `charge`: its status, charge id and decline code. */
 export function chargedPayment(

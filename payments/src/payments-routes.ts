@@ -1,29 +1,13 @@
-import {
-  amountSchema,
-  currencySchema,
-  identifierSchema,
-  idempotencyKeyOf,
-  notFound,
-  parseInput,
-} from '@cb-lab/shared';
+import { paymentRequestSchema } from '@cb-lab/contracts';
+import { idempotencyKeyOf, notFound, parseInput } from '@cb-lab/shared';
 import { Router } from 'express';
-import { z } from 'zod';
 import type { PaymentService } from './payment-service';
-
-const paymentBodySchema = z.object(
-  {
-    orderId: identifierSchema('order id'),
-    amount: amountSchema,
-    currency: currencySchema,
-  },
-  { error: 'expected a JSON object with orderId, amount and currency' },
-);
 
 export function paymentsRouter(service: PaymentService): Router {
   const router = Router();
 
   router.post('/payments', async (req, res) => {
-    const body = parseInput(paymentBodySchema, req.body);
+    const body = parseInput(paymentRequestSchema, req.body);
     const key = idempotencyKeyOf(req, { required: true });
     const { payment, replayed } = await service.pay(body, key);
     // 202 while the payment waits in the queue for the gateway; 201 once it has its answer.

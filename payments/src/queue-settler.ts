@@ -8,12 +8,8 @@ import {
   type WorkResult,
 } from '@cb-lab/shared';
 import type { GatewayRoute } from './gateway-route';
-import {
-  failureReasonOf,
-  gatewayAway,
-  isGatewayRejected,
-  type PaymentFailureReason,
-} from './gateway-failures';
+import type { PaymentFailureReason } from '@cb-lab/contracts';
+import { failureReasonOf, gatewayAway, isGatewayRejected } from './gateway-failures';
 import { chargedPayment, isFinal, type Payment } from './payment';
 
 /** How many queued payments one round takes on. */

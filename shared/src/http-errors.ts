@@ -1,12 +1,7 @@
+import type { ErrorBody, ErrorCode } from '@cb-lab/contracts';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
 import { isRedisUnavailable } from './redis-errors';
-
-/** The one error body every service answers with. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-}
 
 /**
  * An error meant for the client: its status, a stable machine-readable
@@ -18,7 +13,7 @@ export class HttpError extends Error {
 
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     /** Extra response headers, e.g. `Retry-After` on a 503. */
     readonly headers: Readonly<Record<string, string>> = {},

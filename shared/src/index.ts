@@ -18,14 +18,7 @@ export {
   type CallFailure,
 } from './call-failures';
 export { createHttpClient, type HttpClientOptions } from './http-client';
-export {
-  errorHandler,
-  HttpError,
-  isHttpError,
-  notFound,
-  notFoundHandler,
-  type ErrorBody,
-} from './http-errors';
+export { errorHandler, HttpError, isHttpError, notFound, notFoundHandler } from './http-errors';
 export { installCrashPolicy, type CrashableProcess } from './crash-policy';
 export { Lifecycle } from './lifecycle';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
@@ -38,14 +31,11 @@ export {
   type ServiceMetrics,
 } from './metrics';
 export {
-  amountSchema,
-  currencySchema,
   IDEMPOTENCY_KEY_HEADER,
   idempotencyKeyOf,
+  idempotencyKeyReused,
   idempotencyKeySchema,
-  isCurrencyCode,
-  MAX_AMOUNT_MINOR,
-} from './money';
+} from './idempotency-key';
 export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task';
 export { parseSamples, sampleValue, type Sample } from './prometheus-text';
 export { checkReadiness, type ReadinessCheck, type ReadinessReport } from './readiness';
@@ -80,6 +70,6 @@ export {
   type RunServiceOptions,
   type ServiceContext,
 } from './service-runner';
-export { identifierSchema, parseInput } from './validation';
+export { parseInput } from './validation';
 export { QueueWorker, type QueueWorkerOptions, type WorkResult } from './queue-worker';
 export { DurableWorkQueue, workQueueKeys, type WorkQueueKeys } from './work-queue';

@@ -18,10 +18,3 @@ export function parseInput<S extends z.ZodType>(
   });
   throw new HttpError(400, 'invalid_request', `Invalid ${what}: ${problems.join('; ')}`);
 }
-
-/** A caller-chosen identifier (customer, order, reference): 1 to 128 characters. */
-export const identifierSchema = (what: string) =>
-  z
-    .string({ error: `expected ${what} as a string` })
-    .min(1, `expected a non-empty ${what}`)
-    .max(128, 'expected at most 128 characters');

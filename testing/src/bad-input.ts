@@ -1,7 +1,7 @@
 /// <reference types="jest" />
 // The reference above lets projects without Jest's types (bench/) still compile this file: they
 // import @cb-lab/testing for other things and never call these helpers.
-import { MAX_AMOUNT_MINOR } from '@cb-lab/shared';
+import { MAX_AMOUNT_MINOR } from '@cb-lab/contracts';
 import fc from 'fast-check';
 
 /**
@@ -130,6 +130,13 @@ export function badMoneyFields(
   return [
     ['no amount', without('amount'), 400, 'invalid_request'],
     ['no currency', without('currency'), 400, 'invalid_request'],
+    // One unknown-field policy everywhere: a typo is refused, never ignored.
+    [
+      'a misspelt field beside the others (ammount)',
+      withField({ ammount: 1999 }),
+      400,
+      'invalid_request',
+    ],
     ['the amount as a string', withField({ amount: '1999' }), 400, 'invalid_request'],
     ['the amount as a boolean', withField({ amount: true }), 400, 'invalid_request'],
     ['the amount as null', withField({ amount: null }), 400, 'invalid_request'],

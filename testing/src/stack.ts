@@ -6,6 +6,7 @@ import {
   Wait,
   type StartedDockerComposeEnvironment,
 } from 'testcontainers';
+import { circuitViewSchema, type CircuitView } from '@cb-lab/contracts';
 import { images } from './images';
 import { freePortRange } from './ports';
 
@@ -47,15 +48,8 @@ export interface StackContainer {
   memoryBytes(): Promise<number>;
 }
 
-/** What a payments replica's `GET /payments/circuit` says, as far as tests read it. */
-export interface CircuitView {
-  state: string;
-  replica: string;
-  store: string;
-  storeTopology: string | null;
-  storeServer: string | null;
-  storeSwitches: number;
-}
+/** What a payments replica's `GET /payments/circuit` says (the contract's circuit view). */
+export type { CircuitView } from '@cb-lab/contracts';
 
 export interface Stack {
   readonly orders: string;
@@ -170,9 +164,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async circuits() {
       const views = await Promise.all(
         Object.entries(replicas).map(async ([name, base]) => {
-          const view = await fetch(`${base}/payments/circuit`)
-            .then((response) => response.json() as Promise<CircuitView>)
-            .catch(() => undefined);
+          // A replica that does not answer (restarting, killed) has no view; one that answers
+          // something else than the contract's view fails the test.
+          const response = await fetch(`${base}/payments/circuit`).catch(() => undefined);
+          const view = response?.ok ? circuitViewSchema.parse(await response.json()) : undefined;
           return [name, view] as const;
         }),
       );

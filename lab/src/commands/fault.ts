@@ -1,7 +1,13 @@
+import {
+  circuitViewSchema,
+  faultsSchema,
+  scenarioStatusSchema,
+  type FaultsPatch,
+} from '@cb-lab/contracts';
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command } from '../command';
 import { callJson, LabError } from '../stack';
-import { describeFaults, type GatewayFaults } from './status';
+import { describeFaults } from './status';
 
 export const faultCommand: Command = {
   name: 'fault',
@@ -34,7 +40,7 @@ ${ENDPOINT_HELP}`,
       down: { type: 'boolean' },
       merge: { type: 'boolean' },
     });
-    const faults: Partial<GatewayFaults> = {};
+    const faults: FaultsPatch = {};
     if (values['error-rate'] !== undefined)
       faults.errorRate = parseNumber('--error-rate', values['error-rate'], 0, 1);
     if (values['error-status'] !== undefined)
@@ -52,9 +58,10 @@ ${ENDPOINT_HELP}`,
       );
     }
     const endpoints = endpointsFrom(values);
-    const active = await callJson<GatewayFaults>(
+    const active = await callJson(
       'payment-gateway',
       `${endpoints.gateway}/admin/faults`,
+      faultsSchema,
       {
         method: values.merge === true ? 'PATCH' : 'PUT',
         body: JSON.stringify(faults),
@@ -75,13 +82,14 @@ ${ENDPOINT_HELP}`,
   async run(argv) {
     const { values } = parse('heal', argv, {});
     const endpoints = endpointsFrom(values);
-    await callJson('payment-gateway', `${endpoints.gateway}/admin/scenario`, {
+    await callJson('payment-gateway', `${endpoints.gateway}/admin/scenario`, scenarioStatusSchema, {
       method: 'DELETE',
       token: endpoints.adminToken,
     });
-    const active = await callJson<GatewayFaults>(
+    const active = await callJson(
       'payment-gateway',
       `${endpoints.gateway}/admin/faults`,
+      faultsSchema,
       {
         method: 'DELETE',
         token: endpoints.adminToken,
@@ -113,9 +121,10 @@ ${ENDPOINT_HELP}`,
     const endpoints = endpointsFrom(values);
     const url = endpoints.payments[0];
     if (url === undefined) throw new LabError('breaker: no payments replica given');
-    const view = await callJson<{ state: string; replica: string }>(
+    const view = await callJson(
       'payments',
       `${url}/payments/circuit/${action}`,
+      circuitViewSchema,
       {
         method: 'POST',
         body: JSON.stringify(values.reason === undefined ? {} : { reason: values.reason }),

@@ -1,3 +1,4 @@
+import { presetListSchema, scenarioStatusSchema } from '@cb-lab/contracts';
 import { writeFile } from 'node:fs/promises';
 import { sampleValue } from '@cb-lab/shared';
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
@@ -15,18 +16,6 @@ import {
 import { callJson, fetchMetrics, LabError, type StackEndpoints } from '../stack';
 import { progressReporter } from './load';
 import { readCircuits, type GatewayFaults } from './status';
-
-interface ScenarioStatus {
-  running: boolean;
-  name: string;
-  startedAt: string;
-  endsAt: string;
-  steps: { name: string; durationMs: number; faults: GatewayFaults }[];
-}
-
-interface PresetList {
-  presets: { name: string; steps: { name: string; durationMs: number }[] }[];
-}
 
 const isFaulty = (faults: GatewayFaults): boolean =>
   faults.down ||
@@ -84,9 +73,10 @@ export async function recordScenario({
   ratePerSecond,
   settleMs,
 }: ScenarioRunOptions): Promise<ScenarioRecording> {
-  const presets = await callJson<PresetList>(
+  const presets = await callJson(
     'payment-gateway',
     `${endpoints.gateway}/admin/scenarios`,
+    presetListSchema,
     { token: endpoints.adminToken },
   );
   if (!presets.presets.some((p) => p.name === preset)) {
@@ -97,15 +87,17 @@ export async function recordScenario({
   const replicas = (await readCircuits(endpoints)).map((c) => c.replica);
 
   const started = Date.now();
-  const status = await callJson<ScenarioStatus>(
+  const status = await callJson(
     'payment-gateway',
     `${endpoints.gateway}/admin/scenario`,
+    scenarioStatusSchema,
     {
       method: 'POST',
       body: JSON.stringify({ preset, scale }),
       token: endpoints.adminToken,
     },
   );
+  if (!status.running) throw new LabError(`the gateway did not start scenario ${preset}`);
   let offset = 0;
   const phases: Phase[] = status.steps.map((step) => {
     const phase = {
@@ -163,7 +155,7 @@ export async function recordScenario({
     );
   }
   if (interrupt.signal.aborted) {
-    await callJson('payment-gateway', `${endpoints.gateway}/admin/scenario`, {
+    await callJson('payment-gateway', `${endpoints.gateway}/admin/scenario`, scenarioStatusSchema, {
       method: 'DELETE',
       token: endpoints.adminToken,
     });

@@ -4,6 +4,7 @@ const view = (
   storeServer: string | null,
   storeTopology: string | null = 'sentinel',
 ): CircuitView => ({
+  enabled: true,
   breaker: 'payment-gateway',
   state: 'closed',
   failures: 0,
@@ -12,8 +13,12 @@ const view = (
   storeTopology,
   storeServer,
   storeSwitches: 0,
+  mode: 'consecutive',
   openedAt: null,
   halfOpenAt: null,
+  openCount: 0,
+  openMs: 10_000,
+  clockOffsetMs: 0,
   redis: null,
 });
 

@@ -1,42 +1,25 @@
+import {
+  circuitViewSchema,
+  faultsSchema,
+  type CircuitView,
+  type Faults as GatewayFaults,
+} from '@cb-lab/contracts';
 import { parse, endpointsFrom, ENDPOINT_HELP } from '../args';
 import { stdout, type Command, type Output } from '../command';
 import { callJson, type StackEndpoints } from '../stack';
 import { table } from '../table';
 
-/** The fields of `GET /payments/circuit` the lab shows. */
-export interface CircuitView {
-  breaker: string;
-  state: string;
-  failures: number;
-  replica: string;
-  store: string;
-  /** `standalone`, `sentinel` or `cluster`. */
-  storeTopology: string | null;
-  /** The Redis server that holds the breaker's state, as this replica last reached it. */
-  storeServer: string | null;
-  /** How often that server changed under this replica (failovers, a moved slot). */
-  storeSwitches: number;
-  openedAt: string | null;
-  halfOpenAt: string | null;
-  redis: { state: string; failures: number; epoch: number; openCount: number } | null;
-}
-
-export interface GatewayFaults {
-  errorRate: number;
-  errorStatus: number;
-  latencyMs: number;
-  jitterMs: number;
-  timeoutRate: number;
-  down: boolean;
-}
+export type { CircuitView, Faults as GatewayFaults } from '@cb-lab/contracts';
 
 export const readCircuits = (endpoints: StackEndpoints): Promise<CircuitView[]> =>
   Promise.all(
-    endpoints.payments.map((url) => callJson<CircuitView>('payments', `${url}/payments/circuit`)),
+    endpoints.payments.map((url) =>
+      callJson('payments', `${url}/payments/circuit`, circuitViewSchema),
+    ),
   );
 
 export const readFaults = (endpoints: StackEndpoints): Promise<GatewayFaults> =>
-  callJson<GatewayFaults>('payment-gateway', `${endpoints.gateway}/admin/faults`, {
+  callJson('payment-gateway', `${endpoints.gateway}/admin/faults`, faultsSchema, {
     token: endpoints.adminToken,
   });
 

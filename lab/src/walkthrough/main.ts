@@ -1,3 +1,4 @@
+import { circuitViewSchema } from '@cb-lab/contracts';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { callJson, isLabError } from '../stack';
@@ -16,11 +17,12 @@ const END = '<!-- walkthrough:end -->';
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '../../..');
   const endpoints = endpointsFrom({});
-  const circuit = await callJson<{ openMs?: number }>(
+  const circuit = await callJson(
     'payments',
     `${endpoints.payments[0] ?? ''}/payments/circuit`,
+    circuitViewSchema,
   );
-  const openSeconds = Math.ceil((circuit.openMs ?? 10_000) / 1_000);
+  const openSeconds = Math.ceil(circuit.openMs / 1_000);
   const host = (url: string) => new URL(url).host;
   const results = await runWalkthrough({
     variables: {

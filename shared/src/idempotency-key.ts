@@ -1,23 +1,6 @@
 import { z } from 'zod';
+import { HttpError } from './http-errors';
 import { parseInput } from './validation';
-
-/** The largest amount the lab accepts, in minor units (one million in a two-decimal currency). */
-export const MAX_AMOUNT_MINOR = 100_000_000;
-
-/** ISO 4217 codes as known to the ICU data Node.js ships with. */
-const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-
-export const isCurrencyCode = (code: string): boolean => CURRENCIES.has(code);
-
-export const amountSchema = z
-  .number({ error: 'expected a positive integer amount in minor units (e.g. 1999 for 19.99)' })
-  .int('expected a whole number of minor units (e.g. 1999 for 19.99)')
-  .positive('expected a positive amount in minor units')
-  .max(MAX_AMOUNT_MINOR, `expected at most ${MAX_AMOUNT_MINOR} minor units`);
-
-export const currencySchema = z
-  .string({ error: 'expected an ISO 4217 currency code such as "EUR"' })
-  .refine(isCurrencyCode, 'expected a known ISO 4217 currency code in upper case, such as "EUR"');
 
 /** A caller-chosen key that makes a retried POST safe: same key, same effect. */
 export const idempotencyKeySchema = z
@@ -47,3 +30,15 @@ export function idempotencyKeyOf(
   if (raw === undefined && !required) return undefined;
   return parseInput(idempotencyKeySchema, raw, 'Idempotency-Key header');
 }
+
+/**
+ * The 422 every service answers when an Idempotency-Key comes back with
+ * another request than the one it was first used for: `owner` names what the
+ * key belongs to, `differs` what was different.
+ */
+export const idempotencyKeyReused = (key: string, owner: string, differs: string): HttpError =>
+  new HttpError(
+    422,
+    'idempotency_key_reused',
+    `Idempotency-Key ${key} belongs to ${owner}, which has another ${differs}`,
+  );
