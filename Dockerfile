@@ -12,7 +12,7 @@ COPY shared/package.json shared/
 COPY payment-gateway/package.json payment-gateway/
 COPY payments/package.json payments/
 COPY orders/package.json orders/
-COPY lab/package.json lab/
+COPY load-generator/package.json load-generator/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY contracts/ contracts/
@@ -21,7 +21,7 @@ COPY shared/ shared/
 COPY payment-gateway/ payment-gateway/
 COPY payments/ payments/
 COPY orders/ orders/
-COPY lab/ lab/
+COPY load-generator/ load-generator/
 RUN npx tsc -b \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -58,6 +58,6 @@ COPY --from=build /app/orders/dist/ orders/dist/
 CMD ["node", "orders/dist/main.js"]
 
 FROM runtime AS load-generator
-COPY --from=build /app/lab/package.json lab/
-COPY --from=build /app/lab/dist/ lab/dist/
-CMD ["node", "lab/dist/load-generator.js"]
+COPY --from=build /app/load-generator/package.json load-generator/
+COPY --from=build /app/load-generator/dist/ load-generator/dist/
+CMD ["node", "load-generator/dist/main.js"]

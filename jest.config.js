@@ -4,7 +4,8 @@
 const shared = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
-    '^@cb-lab/(shared|testing|contracts)$': '<rootDir>/$1/src/index.ts',
+    '^@cb-lab/(shared|testing|contracts|load-generator|grafana)$': '<rootDir>/$1/src/index.ts',
+    '^@cb-lab/lab/walkthrough$': '<rootDir>/lab/src/walkthrough/index.ts',
     '^@cb-lab/shared-breaker$': '<rootDir>/breaker/src/index.ts',
     '^@cb-lab/shared-breaker/prometheus$': '<rootDir>/breaker/src/prometheus.ts',
   },

@@ -24,7 +24,7 @@ import {
   handleAll,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { writeSection } from './report';

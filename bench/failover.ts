@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { startRedisSentinel, type TestRedisSentinel } from '@cb-lab/testing';
 import { Redis } from 'ioredis';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine, redisVersionOf } from './machine';
 import { writeSection } from './report';
 import { log, runBenchmark } from './run';

@@ -7,8 +7,8 @@
  *   npm run bench:fast-failure      (BENCH_RATE=20 orders/s, BENCH_OUTAGE_MS=30000)
  */
 import { type Stack } from '@cb-lab/testing';
-import { runLoad, type OrderSample } from '../lab/src/load';
-import { summarize } from '../lab/src/stats';
+import { runLoad, type OrderSample } from '@cb-lab/load-generator';
+import { summarize } from '@cb-lab/load-generator';
 import { renderLatencyChart } from './chart';
 import { describeMachine } from './machine';
 import { writeChart, writeSection } from './report';

@@ -16,7 +16,7 @@ import {
   type TestRedisCluster,
 } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { NaiveRedisBreaker } from './naive-redis-breaker';

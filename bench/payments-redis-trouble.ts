@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { startStack, type Stack } from '@cb-lab/testing';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine } from './machine';
 import { writeSection } from './report';
 import { log, runBenchmark } from './run';

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { startRedisCluster, type TestRedisCluster } from '@cb-lab/testing';
 import { Redis } from 'ioredis';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine, redisVersionOf } from './machine';
 import { writeSection } from './report';
 import { log, runBenchmark } from './run';

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBreakerStore, SharedCircuitBreaker } from '@cb-lab/shared-breaker';
 import { startRedis } from '@cb-lab/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
-import { summarize } from '../lab/src/stats';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine, redisVersionOf } from './machine';
 import { runBenchmark } from './run';
 import { writeSection } from './report';

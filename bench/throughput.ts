@@ -8,8 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type Stack } from '@cb-lab/testing';
-import { placeOrder } from '../lab/src/load';
-import { summarize } from '../lab/src/stats';
+import { placeOrder } from '@cb-lab/load-generator';
+import { summarize } from '@cb-lab/load-generator';
 import { describeMachine } from './machine';
 import { writeSection } from './report';
 import { log, runBenchmark } from './run';

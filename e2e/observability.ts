@@ -1,5 +1,5 @@
 import { waitFor, type Stack } from '@cb-lab/testing';
-import { defaultVariableValues, labDashboards, panelQueries } from '../grafana/src';
+import { defaultVariableValues, labDashboards, panelQueries } from '@cb-lab/grafana';
 
 interface RangeSeries {
   metric: Record<string, string>;

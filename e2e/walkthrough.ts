@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { README_VARIABLES, render, runWalkthrough } from '../lab/src/walkthrough/run-walkthrough';
-import { WALKTHROUGH } from '../lab/src/walkthrough/steps';
+import { README_VARIABLES, render, runWalkthrough, WALKTHROUGH } from '@cb-lab/lab/walkthrough';
 import { COMPOSE_BREAKER_OPEN_MS, type Stack } from '@cb-lab/testing';
 
 const ROOT = path.resolve(__dirname, '..');

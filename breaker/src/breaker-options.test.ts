@@ -289,6 +289,12 @@ describe('breaker options: what is refused, and the message that says why', () =
     }
   });
 
+  it('refuses a store-down behaviour it does not know, as a JavaScript caller may misspell it', () => {
+    expect(resolve({ whenStoreDown: 'rejct' as 'reject' })).toThrow(
+      new RangeError(`whenStoreDown must be 'local' or 'reject' (got 'rejct')`),
+    );
+  });
+
   it('refuses a consecutive threshold that is not a positive integer', () => {
     for (const threshold of [0, -1, 2.5, NaN]) {
       expect(resolve({ trip: { mode: 'consecutive', threshold } })).toThrow(

@@ -145,6 +145,10 @@ export function resolveOptions(
   const backoffFactor = positive('backoffFactor', options.backoffFactor ?? 2);
   if (backoffFactor < 1)
     throw new RangeError(`backoffFactor must be at least 1 (got ${backoffFactor})`);
+  const whenStoreDown = options.whenStoreDown ?? 'local';
+  // TypeScript callers cannot get this wrong; JavaScript ones can, and would silently get 'local'.
+  if (!(['local', 'reject'] as unknown[]).includes(whenStoreDown))
+    throw new RangeError(`whenStoreDown must be 'local' or 'reject' (got '${whenStoreDown}')`);
   return {
     name: options.name,
     replica: options.replica ?? defaults.replica,
@@ -155,7 +159,7 @@ export function resolveOptions(
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),
     isFailure: options.isFailure ?? defaults.isFailure,
     probeLeaseMs: periodMs('probeLeaseMs', options.probeLeaseMs ?? 10_000),
-    whenStoreDown: options.whenStoreDown ?? 'local',
+    whenStoreDown,
     storeRetryMs: periodMs('storeRetryMs', options.storeRetryMs ?? 1_000),
     syncIntervalMs: periodMs('syncIntervalMs', options.syncIntervalMs ?? 5_000),
     flushIntervalMs: periodMs('flushIntervalMs', options.flushIntervalMs ?? 100),

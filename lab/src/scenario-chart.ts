@@ -1,5 +1,5 @@
 import type { ScenarioRecording, ScenarioReport } from './scenario-report';
-import { quantile } from './stats';
+import { quantile } from '@cb-lab/load-generator';
 
 const WIDTH = 1000;
 const LEFT = 150;

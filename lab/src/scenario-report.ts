@@ -1,5 +1,5 @@
-import type { OrderSample } from './load';
-import { formatMs, summarize, type LatencySummary } from './stats';
+import type { OrderSample } from '@cb-lab/load-generator';
+import { formatMs, summarize, type LatencySummary } from '@cb-lab/load-generator';
 import { table } from './table';
 
 /** One step of the gateway's scenario, placed on the recording's clock (ms since it started). */

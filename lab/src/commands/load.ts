@@ -1,7 +1,6 @@
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command, type Output } from '../command';
-import { runLoad, type OrderSample } from '../load';
-import { formatMs, summarize } from '../stats';
+import { formatMs, runLoad, summarize, type OrderSample } from '@cb-lab/load-generator';
 
 /** Counts outcomes and failure reasons, e.g. `paid 120 · payment_failed 30 (circuit_open 28, gateway_unavailable 2)`. */
 export function describeOutcomes(samples: readonly OrderSample[]): string {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { sampleValue } from '@cb-lab/shared';
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command } from '../command';
-import { runLoad, type OrderSample } from '../load';
+import { runLoad, type OrderSample } from '@cb-lab/load-generator';
 import { renderScenarioChart } from '../scenario-chart';
 import {
   analyze,

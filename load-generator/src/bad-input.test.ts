@@ -17,7 +17,9 @@ import {
   type Refusal,
 } from '@cb-lab/testing';
 import fc from 'fast-check';
-import { createApp, loadGeneratorConfigSchema, type LoadGenerator } from './load-generator';
+import { createApp } from './app';
+import { loadGeneratorConfigSchema } from './config';
+import type { LoadGenerator } from './load-generator';
 
 /**
  * Bad input at every route of the load generator: each gets a 4xx in the
