@@ -143,7 +143,7 @@ export const scenarioRunSchema = z.object({
   endsAt: z.string(),
   step: stepStatusSchema,
   /** Every step in the order they run, `repeat` included. */
-  steps: z.array(scenarioStepSchema),
+  steps: z.array(scenarioStepSchema).readonly(),
 });
 
 /**

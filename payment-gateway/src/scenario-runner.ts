@@ -1,5 +1,11 @@
+import type {
+  EndedScenarioStatus,
+  RunningScenarioStatus,
+  ScenarioOutcome,
+  ScenarioStatus,
+} from '@cb-lab/contracts';
 import type { Logger } from '@cb-lab/shared';
-import type { Faults, FaultInjector } from './faults';
+import type { FaultInjector } from './faults';
 import type { GatewayMetrics } from './gateway-metrics';
 import { expandSteps, scenarioSchema, type Scenario, type ScenarioStep } from './scenarios';
 
@@ -23,46 +29,16 @@ export const systemClock: ScenarioClock = {
   },
 };
 
-/** The step a scenario is on; times are ISO-8601. */
-export interface StepStatus {
-  /** Position in `steps`, which lists every repetition. */
-  index: number;
-  name: string;
-  startedAt: string;
-  endsAt: string;
-  faults: Readonly<Faults>;
-}
+export type {
+  EndedScenarioStatus,
+  RunningScenarioStatus,
+  ScenarioOutcome,
+  ScenarioStatus,
+  StepStatus,
+} from '@cb-lab/contracts';
 
-/** A scenario as it runs (or ran): its plan and where it is in it. Times are ISO-8601. */
-export interface ScenarioRunStatus {
-  name: string;
-  startedAt: string;
-  /** When the last step ends, as planned. */
-  endsAt: string;
-  step: StepStatus;
-  /** Every step in the order they run, `repeat` included. */
-  steps: readonly ScenarioStep[];
-}
-
-/**
- * How a scenario ended: it ran its last step (`finished`), was stopped
- * through the admin API (`stopped`), gave way to another (`replaced`), to a
- * direct change of the faults (`taken_over`) or to the gateway stopping
- * (`shutdown`).
- */
-export type ScenarioOutcome = 'finished' | 'stopped' | 'replaced' | 'taken_over' | 'shutdown';
-
-/** A scenario that is over; `step` is the one it was on when it ended. */
-export interface EndedScenarioStatus extends ScenarioRunStatus {
-  endedAt: string;
-  outcome: ScenarioOutcome;
-}
-
-export type RunningScenarioStatus = { running: true } & ScenarioRunStatus;
-
-/** What `GET /admin/scenario` answers: the running scenario, or how the last one ended. */
-export type ScenarioStatus =
-  RunningScenarioStatus | { running: false; last: EndedScenarioStatus | null };
+/** A scenario as it runs (or ran): its plan and where it is in it (the contract's shape). */
+type ScenarioRunStatus = Omit<RunningScenarioStatus, 'running'>;
 
 export interface ScenarioRunnerOptions {
   injector: FaultInjector;
