@@ -56,6 +56,11 @@ export class CallLoad {
     await Promise.all(this.#loops);
   }
 
+  /** Every transition `breaker` made while the load ran. */
+  transitionsOf(breaker: SharedCircuitBreaker): readonly BreakerTransition[] {
+    return this.#transitions.get(breaker) ?? [];
+  }
+
   /** How many times `breaker` went from closed to open (shared or local). */
   opensOf(breaker: SharedCircuitBreaker): number {
     return (this.#transitions.get(breaker) ?? []).filter(
@@ -204,8 +209,17 @@ export async function openingLostInFailover(
   expect(shared.openedAt).toBeGreaterThan(lost?.openedAt ?? Infinity);
   for (const breaker of all) {
     expect(breaker.snapshot().storeSwitches).toBe(1);
-    // A replica back before the new opening saw closed, then open; a later one, open only.
-    expect([1, 2]).toContain(load.opensOf(breaker));
+    // A replica back before the new opening saw closed, then open; a later one, open only. A
+    // slow failover can take Redis from a replica more than once: each re-join may adopt a
+    // closed state the failing dependency opens again, and nothing else may open it.
+    const opens = load.opensOf(breaker);
+    const rejoins = load.transitionsOf(breaker).filter((t) => t.reason === 'store available');
+    if (opens > 1 + Math.max(1, rejoins.length))
+      process.stdout.write(
+        `${breaker.options.replica}: ${JSON.stringify(load.transitionsOf(breaker))}\n`,
+      );
+    expect(opens).toBeGreaterThanOrEqual(1);
+    expect(opens).toBeLessThanOrEqual(1 + Math.max(1, rejoins.length));
   }
   await settled(() => firstOf(all).reset());
   load.failing = false;

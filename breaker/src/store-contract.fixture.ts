@@ -191,13 +191,13 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
     });
 
     it('decides the failure rate bucket by bucket, once each has settled', async () => {
-      // A window of 10 buckets of 50 ms: what these calls record stays in it however slow
-      // the machine is between two of them (up to 400 ms).
+      // A window of 10 buckets of 200 ms: what these calls record stays in it however slow
+      // the machine is between two of them (up to 1.6 s).
       const rate: RateTrip = {
         mode: 'rate',
         thresholdPpm: 500_000,
         minCalls: 4,
-        bucketMs: 50,
+        bucketMs: 200,
         buckets: 10,
       };
       const { state, now } = await store.read(keys);
@@ -225,8 +225,9 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
         0,
         OPEN,
       );
-      // The current bucket has not ended: nothing is decided on it yet.
-      expect(pending.state.state).toBe('closed');
+      // The current bucket has not ended: nothing is decided on it yet. (Only if Redis's clock
+      // says so: a machine slow enough to let the bucket end between two calls decides it.)
+      if (pending.now < (current + 1) * rate.bucketMs) expect(pending.state.state).toBe('closed');
       await sleep(2 * rate.bucketMs + 5);
       const decided = await store.recordRate(keys, term, [], rate, 0, OPEN);
       expect(decided).toMatchObject({ from: 'closed', reason: 'failure rate reached' });

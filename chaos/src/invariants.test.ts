@@ -211,6 +211,26 @@ describe('every replica hears an opening', () => {
     ]);
   });
 
+  it('does not flag a replica that heard in time and had closed again by the end of the allowance', () => {
+    // A slow event loop makes the allowance longer than a short open period: both replicas
+    // heard at once, then the breaker went half-open and closed within the allowance.
+    const slowLoop = allowances(plan, 150);
+    const transitions = [
+      moved(0, 1_001, { epoch: 3 }),
+      moved(1, 1_002, { epoch: 3 }),
+      moved(0, 1_170, { from: 'open', to: 'half_open', epoch: 4 }),
+      moved(1, 1_170, { from: 'open', to: 'half_open', epoch: 4 }),
+      moved(0, 1_175, { from: 'half_open', to: 'closed', epoch: 5 }),
+      moved(1, 1_175, { from: 'half_open', to: 'closed', epoch: 5 }),
+    ];
+    expect(slowLoop.announcedMs).toBeGreaterThan(175);
+    const result = everyReplicaHearsAnOpening(
+      trace({ truth: [opening], storeChanges, transitions }),
+      slowLoop,
+    );
+    expect(result).toMatchObject({ checked: 2, violations: [] });
+  });
+
   it('leaves out a replica that was off Redis', () => {
     const offRedis = [...storeChanges, { instance: 1, at: 990, up: false }];
     const transitions = [moved(0, 999, { epoch: 3 })];

@@ -13,7 +13,11 @@ import {
   TEST_CARD_LIMIT_MINOR,
   type TestGateway,
 } from '../../payment-gateway/src/app.fixture';
-import { startPayments, type RunningPayments } from '../../payments/src/app.fixture';
+import {
+  startPayments,
+  TEST_ADMIN_TOKEN,
+  type RunningPayments,
+} from '../../payments/src/app.fixture';
 import { startOrders, type RunningOrders } from './app.fixture';
 import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
 import { OrderReconciler, pendingOrders } from './order-reconciler';
@@ -49,7 +53,11 @@ afterEach(() => started.run());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Payments that queue what arrives while the breaker is open; one failure opens it, for 300 ms. */
+/**
+ * Payments that queue what arrives while the breaker is open; one failure opens it, for a minute:
+ * no order placed while it is open can become the half-open probe, however slow the machine.
+ * The tests close it with {@link heal}.
+ */
 const queueingPayments = (): Promise<RunningPayments> =>
   startPayments(started, {
     INSTANCE: 'payments-queue',
@@ -57,7 +65,7 @@ const queueingPayments = (): Promise<RunningPayments> =>
     GATEWAY_URL: gateway.url,
     FALLBACK_STRATEGY: 'queue',
     BREAKER_FAILURE_THRESHOLD: '1',
-    BREAKER_OPEN_MS: '300',
+    BREAKER_OPEN_MS: '60000',
     QUEUE_SETTLE_INTERVAL_MS: '100',
   });
 
@@ -99,9 +107,18 @@ async function openBreaker(ordersUrl: string, payments: RunningPayments): Promis
   }, 'the breaker to open');
 }
 
+/** Heals the gateway and closes the breaker through payments' admin API, as an operator would. */
+async function heal(payments: RunningPayments): Promise<void> {
+  await gateway.setFaults(null);
+  const reset = await fetch(`${payments.url}/payments/circuit/reset`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+  });
+  expect(reset.status).toBe(200);
+}
+
 /** Places one order per amount, spread over `urls`, while the breaker is open: each is queued. */
 async function placePendingOrders(urls: string[], amounts: number[]): Promise<Order[]> {
-  // All at once, well inside the 300 ms open period, so none of them becomes the half-open probe.
   const answers = await Promise.all(
     amounts.map((amount, i) => placeOrder(urls[i % urls.length]!, amount)),
   );
@@ -149,7 +166,7 @@ describe('orders left payment_pending by the queue fallback', () => {
     );
     expect(await admin.zcard(PENDING_KEY)).toBe(pending.length);
 
-    await gateway.setFaults(null);
+    await heal(payments);
     expect(await settledEverywhere([url], pending.length)).toBe(pending.length);
 
     const settled = await Promise.all(pending.map((order) => getOrder(url, order.id)));
@@ -175,7 +192,7 @@ describe('orders left payment_pending by the queue fallback', () => {
     await before.run();
 
     const next = await ordersFor(payments, 'orders-after');
-    await gateway.setFaults(null);
+    await heal(payments);
     expect(await settledEverywhere([next.url], pending.length)).toBe(pending.length);
     for (const order of pending)
       expect(await getOrder(next.url, order.id)).toMatchObject({ status: 'paid' });
@@ -189,7 +206,7 @@ describe('orders left payment_pending by the queue fallback', () => {
     const pending = await placePendingOrders([a.url, b.url], Array<number>(10).fill(1999));
     expect(await admin.zcard(PENDING_KEY)).toBe(10);
 
-    await gateway.setFaults(null);
+    await heal(payments);
     expect(await settledEverywhere([a.url, b.url], 10)).toBe(10);
     for (const order of pending)
       expect(await getOrder(b.url, order.id)).toMatchObject({ status: 'paid' });
