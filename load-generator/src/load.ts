@@ -1,3 +1,4 @@
+import { orderSchema } from '@cb-lab/contracts';
 import { performance } from 'node:perf_hooks';
 
 /** How one order ended, from the load generator's point of view. */
@@ -59,23 +60,19 @@ export async function placeOrder(
       }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = (await response.json().catch(() => ({}))) as {
-      status?: string;
-      failureReason?: string;
-    };
+    const body: unknown = await response.json().catch(() => undefined);
     const latencyMs = performance.now() - started;
     if (response.status >= 500) return { latencyMs, outcome: 'error' };
     if (response.status >= 400) return { latencyMs, outcome: 'rejected' };
-    const outcome: OrderOutcome =
-      body.status === 'paid' ||
-      body.status === 'payment_pending' ||
-      body.status === 'payment_failed'
-        ? body.status
-        : 'error';
+    // A 2xx that is not an order (or an order still `processing`) is orders failing.
+    const order = orderSchema.safeParse(body);
+    if (!order.success || order.data.status === 'processing')
+      return { latencyMs, outcome: 'error' };
+    const { status, failureReason } = order.data;
     return {
       latencyMs,
-      outcome,
-      ...(body.failureReason === undefined ? {} : { failureReason: body.failureReason }),
+      outcome: status,
+      ...(failureReason === undefined ? {} : { failureReason }),
     };
   } catch {
     return { latencyMs: performance.now() - started, outcome: 'error' };
