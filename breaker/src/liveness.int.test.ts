@@ -78,11 +78,15 @@ describe('a lease granted to a caller that gave up', () => {
     await untilACallRuns(other!, closingBoundMs(), 'Redis paused');
     // Closed everywhere well short of the 10 s lease: the lease did not stand. The asker may
     // still decide locally (its re-join needs a read within the 100 ms budget, which a busy
-    // machine can miss for a while); closed is what it must enforce either way.
+    // machine can miss for a while), so it gets healthy calls too, as a replica in service
+    // would: its local breaker closes on its own probe, or it re-joins the closed state.
     await waitFor(
-      () => other!.storeUp && [asker, other].every((b) => b!.state === 'closed'),
+      async () => {
+        await outcome(asker!.execute(ok));
+        return other!.storeUp && [asker, other].every((b) => b!.state === 'closed');
+      },
       'every replica to close',
-      { limitMs: 5_000 },
+      { limitMs: 5_000, everyMs: POLL_MS },
     );
     expect(await other!.readShared()).toMatchObject({ state: 'closed', probeOwner: '' });
   });
