@@ -19,6 +19,7 @@ import {
 import type { GatewayRoute } from './gateway-route';
 import {
   chargedPayment,
+  failedPayment,
   isFinal,
   samePaymentRequest,
   type Payment,
@@ -172,13 +173,7 @@ export class PaymentService {
   async #fail(payment: Payment, error: unknown, route: GatewayRoute): Promise<HttpError> {
     // A refusal's Retry-After is the breaker's of the gateway whose call failed.
     const failure = paymentFailure(error, () => route.breaker.retryAfterSeconds());
-    await this.options.store.settle({
-      ...payment,
-      status: 'failed',
-      failureReason: failureReasonOf(error),
-      attempts: payment.attempts + 1,
-      updatedAt: new Date().toISOString(),
-    });
+    await this.options.store.settle(failedPayment(payment, failureReasonOf(error)));
     this.options.logger.warn('payment failed', {
       paymentId: payment.id,
       orderId: payment.orderId,

@@ -1,4 +1,10 @@
-import { chargedPayment, isFinal, samePaymentRequest, type Payment } from './payment';
+import {
+  chargedPayment,
+  failedPayment,
+  isFinal,
+  samePaymentRequest,
+  type Payment,
+} from './payment';
 
 const pending: Payment = {
   id: 'pay-1',
@@ -37,6 +43,19 @@ describe('chargedPayment: the payment once a gateway answered', () => {
 
   it.each(['processing', 'pending', 'failed'] as const)('is not final while %s', (status) => {
     expect(isFinal({ ...pending, status })).toBe(false);
+  });
+});
+
+describe('failedPayment: the payment once an attempt failed', () => {
+  it('is failed with its reason and one more attempt counted, and not final (its key may retry)', () => {
+    const failed = failedPayment(pending, 'settlement_failed');
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failureReason: 'settlement_failed',
+      attempts: 2,
+      id: 'pay-1',
+    });
+    expect(isFinal(failed)).toBe(false);
   });
 });
 

@@ -1,4 +1,9 @@
-import { FINAL_PAYMENT_STATUSES, type Payment, type PaymentRequest } from '@cb-lab/contracts';
+import {
+  FINAL_PAYMENT_STATUSES,
+  type Payment,
+  type PaymentFailureReason,
+  type PaymentRequest,
+} from '@cb-lab/contracts';
 
 export {
   FINAL_PAYMENT_STATUSES,
@@ -22,6 +27,17 @@ export function chargedPayment(
     chargeId: charge.id,
     gateway,
     ...(charge.declineCode === undefined ? {} : { declineCode: charge.declineCode }),
+    attempts: payment.attempts + 1,
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+/** The payment once an attempt at it failed for `reason`: no charge was made, one more attempt counted. */
+export function failedPayment(payment: Payment, reason: PaymentFailureReason): Payment {
+  return {
+    ...payment,
+    status: 'failed',
+    failureReason: reason,
     attempts: payment.attempts + 1,
     updatedAt: new Date().toISOString(),
   };

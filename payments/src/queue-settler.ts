@@ -8,9 +8,8 @@ import {
   type WorkResult,
 } from '@cb-lab/shared';
 import type { GatewayRoute } from './gateway-route';
-import type { PaymentFailureReason } from '@cb-lab/contracts';
 import { failureReasonOf, gatewayAway, isGatewayRejected } from './gateway-failures';
-import { chargedPayment, isFinal, type Payment } from './payment';
+import { chargedPayment, failedPayment, isFinal, type Payment } from './payment';
 
 /** How many queued payments one round takes on. */
 const BATCH = 25;
@@ -89,7 +88,7 @@ export class QueueSettler {
       if (gatewayAway(error)) return 'unreachable'; // The rest waits for the next round.
       if (!isGatewayRejected(error)) throw error;
       const reason = failureReasonOf(error);
-      await this.#failFor(payment, reason);
+      await store.settle(failedPayment(payment, reason));
       logger.warn('queued payment refused by the gateway', {
         paymentId: id,
         orderId: payment.orderId,
@@ -123,22 +122,12 @@ export class QueueSettler {
   async #giveUp(id: string, error: unknown): Promise<void> {
     const payment = await this.options.store.find(id);
     if (payment === undefined || isFinal(payment)) return;
-    await this.#failFor(payment, 'settlement_failed');
+    await this.options.store.settle(failedPayment(payment, 'settlement_failed'));
     this.options.logger.error('queued payment failed for good: settling it kept failing', {
       paymentId: id,
       orderId: payment.orderId,
       reason: 'settlement_failed',
       error,
-    });
-  }
-
-  async #failFor(payment: Payment, reason: PaymentFailureReason): Promise<void> {
-    await this.options.store.settle({
-      ...payment,
-      status: 'failed',
-      failureReason: reason,
-      attempts: payment.attempts + 1,
-      updatedAt: new Date().toISOString(),
     });
   }
 }
