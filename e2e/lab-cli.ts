@@ -96,6 +96,18 @@ export function labCli(running: () => Stack): void {
       expect(status.stdout).toContain('as Redis holds it:');
       expect(status.stdout).toMatch(/^Redis: standalone; the breaker's state is on [\d.]+:6379$/m);
       expect(status.stdout).toContain('gateway faults: 50% answer 503');
+      const scoped = await runLab(running(), [
+        'fault',
+        '--latency',
+        '50ms',
+        '--replica',
+        'not-a-running-replica',
+      ]);
+      expect(scoped.stdout).toMatch(
+        /^gateway faults: \+50ms latency \(±0ms jitter\), for replica not-a-running-replica only \(reaching none of \d+ callers heard in the last minute\)$/m,
+      );
+      const scopedStatus = await runLab(running(), ['status']);
+      expect(scopedStatus.stdout).toContain('for replica not-a-running-replica only');
       const healed = await runLab(running(), ['heal']);
       expect(healed.stdout).toContain('gateway faults: healthy');
     });

@@ -33,7 +33,7 @@ describe('the unknown-field policy', () => {
 
   it('is the same on the gateway admin API', () => {
     expect(messages(faultsPatchSchema.safeParse({ errorrate: 1 }))).toEqual([
-      'unknown field "errorrate" (expected only errorRate, errorStatus, latencyMs, jitterMs, timeoutRate, down)',
+      'unknown field "errorrate" (expected only errorRate, errorStatus, latencyMs, jitterMs, timeoutRate, down, scope)',
     ]);
   });
 });

@@ -31,13 +31,20 @@ export {
   isErrorCode,
 } from './errors';
 export {
+  CALLER_HEADER,
+  callerIdSchema,
+  type CallerList,
+  callerListSchema,
+  describeScope,
   type Faults,
+  type FaultScope,
   type FaultsPatch,
   faultsPatchSchema,
   faultsSchema,
   HEALTHY,
   isFaultStatus,
   MAX_FAULT_DELAY_MS,
+  MAX_SCOPE_REPLICAS,
 } from './faults';
 export { type LoadStatus, loadRateRequestSchema, loadStatusSchema, MAX_LOAD_RATE } from './load';
 export {

@@ -11,6 +11,7 @@ const HEALTHY = {
   jitterMs: 0,
   timeoutRate: 0,
   down: false,
+  scope: null,
 };
 
 let server: RunningServer;
@@ -45,11 +46,12 @@ const admin = (
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 
-const faultGauge = async (fault: string) =>
+const faultGauge = async (fault: string, scope = 'all') =>
   sampleValue(await (await fetch(`${server.url}/metrics`)).text(), 'gateway_fault_active', {
     service: 'payment-gateway',
     instance: 'gw-admin',
     fault,
+    scope,
   });
 
 describe('admin token', () => {
@@ -170,7 +172,42 @@ describe('/admin/faults', () => {
       [
         'an unknown field',
         { errorRate: 0.5, errorrate: 0.5 },
-        'unknown field "errorrate" (expected only errorRate, errorStatus, latencyMs, jitterMs, timeoutRate, down)',
+        'unknown field "errorrate" (expected only errorRate, errorStatus, latencyMs, jitterMs, timeoutRate, down, scope)',
+      ],
+      [
+        'a scope with no replica',
+        { down: true, scope: { replicas: [] } },
+        'scope.replicas: expected at least one replica id (null reaches every caller)',
+      ],
+      [
+        'a scope naming a replica twice',
+        { down: true, scope: { replicas: ['p-1', 'p-1'] } },
+        'scope.replicas: expected each replica id once',
+      ],
+      [
+        'a scope with a malformed replica id',
+        { down: true, scope: { replicas: ['p 1'] } },
+        'scope.replicas.0: expected a replica id',
+      ],
+      [
+        'a scope of a share of 0',
+        { down: true, scope: { share: 0 } },
+        'scope.share: expected a share above 0',
+      ],
+      [
+        'a scope of a share above 1',
+        { down: true, scope: { share: 1.5 } },
+        'scope.share: expected a share of at most 1',
+      ],
+      [
+        'a scope with both replicas and a share',
+        { down: true, scope: { replicas: ['p-1'], share: 0.5 } },
+        'scope: expected null (every caller), {"replicas": [ids]} or {"share": a number above 0 up to 1}',
+      ],
+      [
+        'a scope as a string',
+        { down: true, scope: 'p-1' },
+        'scope: expected null (every caller), {"replicas": [ids]} or {"share"',
       ],
       ['an array', [{ errorRate: 0.5 }], 'expected a JSON object with any of errorRate'],
       ['no body at all', undefined, 'expected a JSON object with any of errorRate'],
@@ -250,6 +287,86 @@ describe('/admin/faults', () => {
     await admin('PUT', { timeoutRate: 1 });
     await admin('DELETE');
     expect(await gauges()).toEqual({ error_rate: 0, latency: 0, timeout: 0, down: 0 });
+  });
+});
+
+describe('faults limited to some callers', () => {
+  const chargeAs = (caller: string | undefined, reference: string) =>
+    fetch(`${server.url}/charges`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(caller === undefined ? {} : { 'Caller-Replica': caller }),
+      },
+      body: JSON.stringify({ amount: 1999, currency: 'EUR', reference }),
+    });
+  const callers = async () =>
+    (
+      (await (
+        await fetch(`${server.url}/admin/callers`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).json()) as { callers: { replica: string; reached: boolean }[] }
+    ).callers;
+
+  it('fail only the named replicas; every other caller, named or not, is charged', async () => {
+    const response = await admin('PUT', { errorRate: 1, scope: { replicas: ['poisoned'] } });
+    expect(await response.json()).toEqual({
+      ...HEALTHY,
+      errorRate: 1,
+      scope: { replicas: ['poisoned'] },
+    });
+    expect((await chargeAs('poisoned', 'scoped-1')).status).toBe(503);
+    expect((await chargeAs('healthy', 'scoped-2')).status).toBe(201);
+    expect((await chargeAs(undefined, 'scoped-3')).status).toBe(201);
+  });
+
+  it('answer 400 to a caller name that is not a replica id, whatever the faults', async () => {
+    const response = await chargeAs('not an id', 'scoped-bad');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_request',
+      message: expect.stringContaining('Caller-Replica header: expected a replica id'),
+    });
+  });
+
+  it('reach a share of the callers heard lately, listed with /admin/callers', async () => {
+    await admin('PUT', { down: true, scope: { share: 0.5 } });
+    // Each caller is heard with its first request, whatever happens to that request.
+    for (const caller of ['share-a', 'share-b', 'share-c', 'share-d']) {
+      await chargeAs(caller, `share-${caller}`).catch(() => undefined);
+    }
+    const heard = (await callers()).filter((caller) => caller.replica.startsWith('share-'));
+    expect(heard).toHaveLength(4);
+    const reached = heard.filter((caller) => caller.reached).map((caller) => caller.replica);
+    // Half of the callers heard (other tests' callers count too), so some of these and not all.
+    expect(reached.length).toBeGreaterThan(0);
+    expect(reached.length).toBeLessThan(4);
+    for (const caller of heard) {
+      const answer = await chargeAs(caller.replica, `share-again-${caller.replica}`).then(
+        (r) => r.status,
+        () => 'dropped',
+      );
+      expect([caller.replica, answer]).toEqual([caller.replica, caller.reached ? 'dropped' : 201]);
+    }
+  });
+
+  it('show their scope in gateway_fault_active and which callers they reach', async () => {
+    await admin('PUT', { down: true, scope: { replicas: ['poisoned'] } });
+    await chargeAs('poisoned', 'gauge-1').catch(() => undefined);
+    await chargeAs('healthy', 'gauge-2');
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(sampleValue(text, 'gateway_fault_active', { fault: 'down', scope: 'replicas' })).toBe(1);
+    // One series per fault: the one for every caller is gone while the fault is scoped.
+    expect(text).not.toMatch(/gateway_fault_active\{[^}]*scope="all"/);
+    expect(sampleValue(text, 'gateway_fault_caller_reached', { caller: 'poisoned' })).toBe(1);
+    expect(sampleValue(text, 'gateway_fault_caller_reached', { caller: 'healthy' })).toBe(0);
+
+    await admin('DELETE');
+    const healed = await (await fetch(`${server.url}/metrics`)).text();
+    expect(sampleValue(healed, 'gateway_fault_active', { fault: 'down', scope: 'all' })).toBe(0);
+    // No fault reaches anyone once healed.
+    expect(sampleValue(healed, 'gateway_fault_caller_reached', { caller: 'poisoned' })).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { identifierSchema } from '@cb-lab/contracts';
+import { identifierSchema, type CallerList } from '@cb-lab/contracts';
 import { parseInput } from '@cb-lab/shared';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
@@ -19,6 +19,9 @@ const chargesQuerySchema = z
  * - `PUT /faults` replaces them with the body (fields left out take their defaults);
  * - `PATCH /faults` changes only the fields the body names;
  * - `DELETE /faults` heals the gateway.
+ *
+ * `GET /callers` lists the callers heard from in the last minute (by their
+ * `Caller-Replica` header) and whether the active faults reach each.
  *
  * `GET /charges` lists the charges the gateway made (`?reference=` for one
  * payment's), so anyone can count what was really charged per idempotency key.
@@ -57,6 +60,10 @@ export function adminRouter(
   router.delete('/faults', (req, res) => {
     takeOver(req);
     res.json(injector.heal());
+  });
+
+  router.get('/callers', (_req, res) => {
+    res.json({ callers: injector.reachedCallers() } satisfies CallerList);
   });
 
   router.get('/charges', (req, res) => {

@@ -29,8 +29,8 @@ export function createApp({
     cardLimitMinor: config.CARD_LIMIT_MINOR,
     cacheSize: config.IDEMPOTENCY_CACHE_SIZE,
   });
-  const gatewayMetrics = createGatewayMetrics(metrics.registry);
   const injector = new FaultInjector();
+  const gatewayMetrics = createGatewayMetrics(metrics.registry, () => injector.reachedCallers());
   // Subscribed here rather than in the admin routes, so a change from anywhere is seen.
   injector.onChange((faults, previous) => {
     logger.info('gateway faults changed', { previous, faults });

@@ -1,5 +1,6 @@
+import { CALLER_HEADER, callerIdSchema } from '@cb-lab/contracts';
 import { HttpError } from '@cb-lab/shared';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { FaultInjector } from './faults';
 import type { FaultOutcome } from './gateway-metrics';
 
@@ -16,10 +17,24 @@ function later(delayMs: number, run: () => void): void {
   setTimeout(run, delayMs).unref();
 }
 
+/** The caller the request names in {@link CALLER_HEADER}; undefined when it names none. */
+function callerOf(req: Request): string | undefined {
+  const header = req.get(CALLER_HEADER);
+  if (header === undefined) return undefined;
+  const caller = callerIdSchema.safeParse(header);
+  if (caller.success) return caller.data;
+  throw new HttpError(
+    400,
+    'invalid_request',
+    `${CALLER_HEADER} header: ${caller.error.issues[0]?.message ?? 'expected a replica id'}`,
+  );
+}
+
 /**
  * Puts the injector's faults in front of the routes it is mounted on: each
  * request is dropped, held, failed or let through (possibly late) as
- * {@link FaultInjector.decide} says. `onFault` hears about every request a
+ * {@link FaultInjector.decide} says for the caller named in
+ * {@link CALLER_HEADER} (a malformed name is a 400). `onFault` hears about every request a
  * fault stopped, so charges the business logic never saw can be counted.
  *
  * A request that is delayed goes on even if its caller gives up in the
@@ -31,7 +46,7 @@ export function injectFaults(
   onFault: (outcome: FaultOutcome) => void = () => undefined,
 ): RequestHandler {
   return (req, _res, next) => {
-    const decision = injector.decide();
+    const decision = injector.decide(callerOf(req));
     switch (decision.action) {
       case 'drop':
         onFault('dropped');

@@ -137,6 +137,7 @@ describe('FaultInjector', () => {
       jitterMs: 0,
       timeoutRate: 0,
       down: false,
+      scope: null,
     });
   });
 
@@ -192,6 +193,53 @@ describe('FaultInjector', () => {
     const injector = new FaultInjector(draws(0.1));
     injector.replace({ errorRate: 0.2 });
     expect(injector.decide()).toMatchObject({ action: 'fail' });
-    expect(injector.decide(draws(0.2))).toMatchObject({ action: 'pass' });
+    expect(injector.decide(undefined, draws(0.2))).toMatchObject({ action: 'pass' });
+  });
+});
+
+describe('FaultInjector with a caller scope', () => {
+  it('reaches every caller, named or not, when no scope is given', () => {
+    const injector = new FaultInjector(draws());
+    injector.replace({ down: true });
+    expect(injector.decide('payments-1')).toEqual({ action: 'drop' });
+    expect(injector.decide(undefined)).toEqual({ action: 'drop' });
+  });
+
+  it('reaches only the named replicas, and lets the others through at once without a draw', () => {
+    const injector = new FaultInjector(draws());
+    injector.replace({ down: true, scope: { replicas: ['payments-2'] } });
+    expect(injector.decide('payments-2')).toEqual({ action: 'drop' });
+    expect(injector.decide('payments-1')).toEqual({ action: 'pass', delayMs: 0 });
+    // A caller that does not name itself is outside every scope.
+    expect(injector.decide(undefined)).toEqual({ action: 'pass', delayMs: 0 });
+  });
+
+  it('scopes latency too, so one replica can be made slow alone', () => {
+    const injector = new FaultInjector(draws(0.5));
+    injector.replace({ latencyMs: 800, scope: { replicas: ['slow'] } });
+    expect(injector.decide('fast')).toEqual({ action: 'pass', delayMs: 0 });
+    expect(injector.decide('slow')).toEqual({ action: 'pass', delayMs: 800 });
+  });
+
+  it('tells its listeners when only the scope changed', () => {
+    const injector = new FaultInjector();
+    const changes: Faults[] = [];
+    injector.onChange((next) => changes.push(next));
+    injector.replace({ down: true, scope: { replicas: ['a'] } });
+    injector.merge({ scope: { replicas: ['a'] } }); // the same: no call
+    injector.merge({ scope: { replicas: ['b'] } });
+    injector.merge({ scope: null });
+    expect(changes.map((change) => change.scope)).toEqual([
+      { replicas: ['a'] },
+      { replicas: ['b'] },
+      null,
+    ]);
+  });
+
+  it('refuses a scope the middleware could not act on', () => {
+    const injector = new FaultInjector();
+    expect(() => injector.merge({ scope: { share: 0 } })).toThrow();
+    expect(() => injector.merge({ scope: { replicas: [] } })).toThrow();
+    expect(injector.current().scope).toBeNull();
   });
 });

@@ -1,7 +1,10 @@
 import { faultsSchema, HEALTHY, type Faults, type FaultsPatch } from '@cb-lab/contracts';
+import { CallerDirectory } from './callers';
 
 export {
+  describeScope,
   type Faults,
+  type FaultScope,
   type FaultsPatch,
   faultsPatchSchema,
   faultsSchema,
@@ -48,6 +51,8 @@ export type FaultDecision =
  * get their full share and errors the rest.) Failed and passed requests are
  * then delayed by `latencyMs` plus a second draw, uniform over the whole
  * milliseconds of [0, jitterMs], taken only when `jitterMs` is above 0.
+ * The scope is not looked at here: a request outside it never gets this far
+ * (see {@link FaultInjector.decide}).
  */
 export function decideFault(faults: Readonly<Faults>, random: RandomSource): FaultDecision {
   if (faults.down) return { action: 'drop' };
@@ -73,7 +78,11 @@ export class FaultInjector {
   #faults: Readonly<Faults> = HEALTHY;
   readonly #listeners = new Set<FaultsListener>();
 
-  constructor(private readonly random: RandomSource = Math.random) {}
+  constructor(
+    private readonly random: RandomSource = Math.random,
+    /** The callers a `share` scope is taken from; every named request is noted in it. */
+    readonly callers: CallerDirectory = new CallerDirectory(),
+  ) {}
 
   /** The active faults, every field filled. */
   current(): Readonly<Faults> {
@@ -90,6 +99,15 @@ export class FaultInjector {
     return this.#set({ ...this.#faults, ...patch });
   }
 
+  /** The callers heard lately, and whether the active faults reach each (none when healthy). */
+  reachedCallers(): { replica: string; reached: boolean }[] {
+    const injecting = Object.values(activeFaults(this.#faults)).some(Boolean);
+    return this.callers.callers().map((replica) => ({
+      replica,
+      reached: injecting && this.callers.reaches(this.#faults.scope, replica),
+    }));
+  }
+
   /** Removes every fault. */
   heal(): Readonly<Faults> {
     return this.#set(HEALTHY);
@@ -103,8 +121,14 @@ export class FaultInjector {
     };
   }
 
-  /** Decides the fate of one request under the active faults (see {@link decideFault}). */
-  decide(random: RandomSource = this.random): FaultDecision {
+  /**
+   * Decides the fate of one request from `caller` (undefined: it gave no
+   * name) under the active faults: a request outside their scope passes at
+   * once, without a draw; any other is decided by {@link decideFault}.
+   */
+  decide(caller?: string, random: RandomSource = this.random): FaultDecision {
+    if (caller !== undefined) this.callers.heard(caller);
+    if (!this.callers.reaches(this.#faults.scope, caller)) return { action: 'pass', delayMs: 0 };
     return decideFault(this.#faults, random);
   }
 
@@ -121,5 +145,6 @@ export class FaultInjector {
   }
 }
 
+// Fields are numbers, booleans or a scope of plain data, created in one field order by the schema.
 const sameFaults = (a: Readonly<Faults>, b: Readonly<Faults>): boolean =>
-  (Object.keys(HEALTHY) as (keyof Faults)[]).every((field) => a[field] === b[field]);
+  JSON.stringify(a) === JSON.stringify(b);

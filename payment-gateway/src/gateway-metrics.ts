@@ -1,5 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { activeFaults, FAULT_KINDS, type Faults } from './faults';
+import { activeFaults, FAULT_KINDS, HEALTHY, type Faults, type FaultScope } from './faults';
+
+/** How `gateway_fault_active{scope}` names the callers the faults reach. */
+export const scopeLabel = (scope: FaultScope | null): 'all' | 'replicas' | 'share' =>
+  scope === null ? 'all' : 'replicas' in scope ? 'replicas' : 'share';
 
 /** `replayed` counts requests answered from an idempotency key without a new charge. */
 export type ChargeOutcome = 'approved' | 'declined' | 'replayed';
@@ -12,17 +16,25 @@ export type FaultOutcome = 'faulted' | 'timed_out' | 'dropped';
 
 export interface GatewayMetrics {
   chargesTotal: Counter<'outcome'>;
-  faultActive: Gauge<'fault'>;
+  faultActive: Gauge<'fault' | 'scope'>;
   /**
    * 1 for the step a scenario is running, 0 for the steps it ran before;
    * no series at all while no scenario runs.
    */
   scenarioStep: Gauge<'scenario' | 'step'>;
-  /** Sets `gateway_fault_active` to what `faults` injects. */
+  /** Sets `gateway_fault_active` to what `faults` injects, and to whom. */
   showFaults(faults: Readonly<Faults>): void;
 }
 
-export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+/**
+ * The gateway's metrics in `registry`. `reachedCallers` answers, at each
+ * scrape, the callers heard lately and whether the active faults reach each,
+ * for `gateway_fault_caller_reached`.
+ */
+export function createGatewayMetrics(
+  registry: Registry,
+  reachedCallers: () => readonly { replica: string; reached: boolean }[] = () => [],
+): GatewayMetrics {
   const chargesTotal = new Counter({
     name: 'gateway_charges_total',
     help:
@@ -43,12 +55,35 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
 
   const faultActive = new Gauge({
     name: 'gateway_fault_active',
-    help: 'Whether each kind of injected fault is active (1) or not (0).',
-    labelNames: ['fault'] as const,
+    help:
+      'Whether each kind of injected fault is active (1) or not (0); scope is all (every caller), ' +
+      'replicas (named callers) or share (a share of the callers).',
+    labelNames: ['fault', 'scope'] as const,
     registers: [registry],
   });
+  const showFaults = (faults: Readonly<Faults>) => {
+    const active = activeFaults(faults);
+    const scope = scopeLabel(faults.scope);
+    // One series per fault: the scope's old series would otherwise stay at its last value.
+    faultActive.reset();
+    for (const fault of FAULT_KINDS) faultActive.labels(fault, scope).set(active[fault] ? 1 : 0);
+  };
   // Every series exists from the start, so a dashboard shows 0 rather than "no data".
-  for (const fault of FAULT_KINDS) faultActive.labels(fault).set(0);
+  showFaults(HEALTHY);
+
+  // Callers come from a header checked against the replica-id pattern, and are
+  // forgotten a minute after their last request, so the series stay few.
+  new Gauge({
+    name: 'gateway_fault_caller_reached',
+    help: 'For each caller heard in the last minute: 1 when the active faults reach its requests.',
+    labelNames: ['caller'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { replica, reached } of reachedCallers())
+        this.labels(replica).set(reached ? 1 : 0);
+    },
+  });
 
   // Labels are scenario and step names, which are preset names or short names a user
   // chose (checked when posted), and the runner resets it when a scenario ends.
@@ -63,9 +98,6 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     chargesTotal,
     faultActive,
     scenarioStep,
-    showFaults(faults) {
-      const active = activeFaults(faults);
-      for (const fault of FAULT_KINDS) faultActive.labels(fault).set(active[fault] ? 1 : 0);
-    },
+    showFaults,
   };
 }

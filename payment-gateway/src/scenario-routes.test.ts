@@ -12,6 +12,7 @@ const HEALTHY = {
   jitterMs: 0,
   timeoutRate: 0,
   down: false,
+  scope: null,
 };
 
 let server: RunningServer;

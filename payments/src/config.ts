@@ -5,6 +5,7 @@ import {
   redisConfigShape,
   serviceConfigShape,
 } from '@cb-lab/shared';
+import { callerIdSchema } from '@cb-lab/contracts';
 import { z } from 'zod';
 
 export const FALLBACK_STRATEGIES = ['reject', 'queue', 'secondary'] as const;
@@ -56,6 +57,15 @@ export const paymentsConfigSchema = z
   })
   .superRefine((config, context) => {
     checkRedisTopology(config, context);
+    // It names this replica to the gateway (Caller-Replica), which refuses a malformed name.
+    const caller = callerIdSchema.safeParse(config.INSTANCE);
+    if (!caller.success) {
+      context.addIssue({
+        code: 'custom',
+        path: ['INSTANCE'],
+        message: caller.error.issues[0]?.message ?? 'expected a replica id',
+      });
+    }
     if (config.FALLBACK_STRATEGY === 'secondary' && config.SECONDARY_GATEWAY_URL === undefined) {
       context.addIssue({
         code: 'custom',

@@ -9,10 +9,12 @@ const request = { amount: 100, currency: 'EUR', reference: 'pay-1' };
 /** A real HTTP server that answers with `status`, or never answers when `status` is undefined. */
 async function fakeGateway(
   status?: number,
-): Promise<{ url: string; server: Server; keys: string[] }> {
+): Promise<{ url: string; server: Server; keys: string[]; callers: string[] }> {
   const keys: string[] = [];
+  const callers: string[] = [];
   const server = createServer((req, res) => {
     keys.push(String(req.headers['idempotency-key']));
+    callers.push(String(req.headers['caller-replica']));
     if (status === undefined) return;
     res
       .writeHead(status, { 'content-type': 'application/json' })
@@ -20,7 +22,12 @@ async function fakeGateway(
   });
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, keys };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    keys,
+    callers,
+  };
 }
 
 const closing: Server[] = [];
@@ -35,16 +42,22 @@ async function clientFor(status?: number, timeoutMs = 1_000) {
   const gateway = await fakeGateway(status);
   closing.push(gateway.server);
   return {
-    client: new GatewayClient({ baseURL: gateway.url, timeoutMs, logger: captureLogger().logger }),
+    client: new GatewayClient({
+      baseURL: gateway.url,
+      timeoutMs,
+      logger: captureLogger().logger,
+      caller: 'payments-7',
+    }),
     gateway,
   };
 }
 
 describe('GatewayClient', () => {
-  it('sends the payment id as the Idempotency-Key', async () => {
+  it('sends the payment id as the Idempotency-Key, and names its replica', async () => {
     const { client, gateway } = await clientFor(201);
     await expect(client.charge(request)).resolves.toMatchObject({ status: 'approved' });
     expect(gateway.keys).toEqual(['pay-1']);
+    expect(gateway.callers).toEqual(['payments-7']);
   });
 
   it.each([500, 503, 429])('turns HTTP %i into GatewayUnavailableError', async (status) => {
@@ -80,6 +93,7 @@ describe('GatewayClient', () => {
       baseURL: 'http://127.0.0.1:9',
       timeoutMs: 1_000,
       logger: captureLogger().logger,
+      caller: 'payments-7',
     });
     await expect(client.charge(request)).rejects.toEqual(expect.any(GatewayUnavailableError));
     await expect(client.charge(request)).rejects.toMatchObject({ kind: 'refused' });

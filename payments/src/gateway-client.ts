@@ -1,4 +1,4 @@
-import { chargeSchema, type Charge, type ChargeRequest } from '@cb-lab/contracts';
+import { CALLER_HEADER, chargeSchema, type Charge, type ChargeRequest } from '@cb-lab/contracts';
 import { callFailureOf, createHttpClient, type Logger } from '@cb-lab/shared';
 import type { AxiosInstance } from 'axios';
 import {
@@ -15,24 +15,29 @@ export type GatewayCharge = Charge;
 
 export class GatewayClient {
   readonly #http: AxiosInstance;
+  readonly #caller: string;
 
   constructor({
     baseURL,
     timeoutMs,
     logger,
+    caller,
   }: {
     baseURL: string;
     timeoutMs: number;
     logger: Logger;
+    /** This replica's id, sent in `Caller-Replica` so a gateway fault can be limited to it. */
+    caller: string;
   }) {
     this.#http = createHttpClient({ name: 'payment-gateway', baseURL, timeoutMs, logger });
+    this.#caller = caller;
   }
 
   async charge(request: ChargeRequest, signal?: AbortSignal): Promise<GatewayCharge> {
     let response;
     try {
       response = await this.#http.post<unknown>('/charges', request, {
-        headers: { 'Idempotency-Key': request.reference },
+        headers: { 'Idempotency-Key': request.reference, [CALLER_HEADER]: this.#caller },
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {

@@ -90,7 +90,12 @@ export async function startGatewayRoute({
     probeLeaseMs: 2 * config.GATEWAY_TIMEOUT_MS + 1_000,
     whenStoreDown: config.BREAKER_WHEN_STORE_DOWN,
   });
-  const client = new GatewayClient({ baseURL: url, timeoutMs: config.GATEWAY_TIMEOUT_MS, logger });
+  const client = new GatewayClient({
+    baseURL: url,
+    timeoutMs: config.GATEWAY_TIMEOUT_MS,
+    logger,
+    caller: config.INSTANCE,
+  });
   if (!config.BREAKER_ENABLED) {
     // Not started: it neither reads nor writes the shared state, and exports no breaker series.
     logger.warn('circuit breaker disabled (BREAKER_ENABLED=false): gateway calls only time out', {

@@ -1,13 +1,15 @@
 import {
+  callerIdSchema,
   circuitViewSchema,
   faultsSchema,
   scenarioStatusSchema,
+  type FaultScope,
   type FaultsPatch,
 } from '@cb-lab/contracts';
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command } from '../command';
 import { callJson, LabError } from '../stack';
-import { describeFaults } from './status';
+import { describeFaults, readCallers } from './status';
 
 export const faultCommand: Command = {
   name: 'fault',
@@ -23,11 +25,19 @@ are cleared; with --merge, they keep their current values.
   --jitter D          up to this much more, drawn per request
   --timeout-rate R    share of charges (0 to 1) accepted and never answered
   --down              cut every charge's connection without an answer
-  --merge             change only the faults given
+  --replica ID        limit the faults to the payments replica with this id
+                      (as lab status lists them); repeat or comma-separate
+                      for several
+  --share R           limit the faults to this share (0 to 1] of the
+                      gateway's callers
+  --merge             change only the faults given (and the scope, if given)
+
+Without --replica or --share, the faults reach every caller.
 
 Examples:
   npm run lab -- fault --down
   npm run lab -- fault --error-rate 0.5
+  npm run lab -- fault --down --replica 3f2a9c1b7d4e
   npm run lab -- fault --latency 1500ms --merge
 ${ENDPOINT_HELP}`,
   async run(argv) {
@@ -38,6 +48,8 @@ ${ENDPOINT_HELP}`,
       jitter: { type: 'string' },
       'timeout-rate': { type: 'string' },
       down: { type: 'boolean' },
+      replica: { type: 'string', multiple: true },
+      share: { type: 'string' },
       merge: { type: 'boolean' },
     });
     const faults: FaultsPatch = {};
@@ -52,11 +64,13 @@ ${ENDPOINT_HELP}`,
     if (values['timeout-rate'] !== undefined)
       faults.timeoutRate = parseNumber('--timeout-rate', values['timeout-rate'], 0, 1);
     if (values.down === true) faults.down = true;
-    if (Object.keys(faults).length === 0) {
+    const scope = scopeOf(values.replica, values.share);
+    if (Object.keys(faults).length === 0 && !(values.merge === true && scope !== undefined)) {
       throw new LabError(
         'give at least one fault, e.g. --down or --error-rate 0.5. See: npm run lab -- fault --help',
       );
     }
+    if (scope !== undefined) faults.scope = scope;
     const endpoints = endpointsFrom(values);
     const active = await callJson(
       'payment-gateway',
@@ -68,9 +82,36 @@ ${ENDPOINT_HELP}`,
         token: endpoints.adminToken,
       },
     );
-    stdout.line(`gateway faults: ${describeFaults(active)}`);
+    const callers = active.scope === null ? undefined : await readCallers(endpoints);
+    stdout.line(`gateway faults: ${describeFaults(active, callers)}`);
   },
 };
+
+/** The scope `--replica` and `--share` ask for; undefined when neither is given. */
+export function scopeOf(
+  replicas: string[] | undefined,
+  share: string | undefined,
+): FaultScope | undefined {
+  if (replicas !== undefined && share !== undefined) {
+    throw new LabError('give --replica or --share, not both. See: npm run lab -- fault --help');
+  }
+  if (share !== undefined) {
+    const value = parseNumber('--share', share, 0, 1);
+    if (value === 0) throw new LabError('--share: expected a share above 0 (got "0")');
+    return { share: value };
+  }
+  if (replicas === undefined) return undefined;
+  const ids = replicas.flatMap((list) => list.split(',')).map((id) => id.trim());
+  for (const id of ids) {
+    const valid = callerIdSchema.safeParse(id);
+    if (!valid.success) {
+      throw new LabError(
+        `--replica: ${valid.error.issues[0]?.message} (got ${JSON.stringify(id)})`,
+      );
+    }
+  }
+  return { replicas: [...new Set(ids)] };
+}
 
 export const healCommand: Command = {
   name: 'heal',

@@ -1,4 +1,5 @@
-import { describeTopology, type CircuitView } from './status';
+import { HEALTHY } from '@cb-lab/contracts';
+import { describeFaults, describeTopology, type CircuitView, type GatewayFaults } from './status';
 
 const view = (
   storeServer: string | null,
@@ -39,5 +40,41 @@ describe('the Redis line of lab status', () => {
     expect(describeTopology([view(null, null)])).toBe(
       'Redis: unknown; no replica has reached it yet',
     );
+  });
+});
+
+describe('the gateway faults line of lab status', () => {
+  const faults = (patch: Partial<GatewayFaults>): GatewayFaults => ({ ...HEALTHY, ...patch });
+
+  it('says nothing of a scope when the faults reach every caller', () => {
+    expect(describeFaults(faults({ down: true }))).toBe('down (connections cut)');
+    expect(describeFaults(HEALTHY)).toBe('healthy');
+  });
+
+  it('names the replicas a scoped fault is limited to, and which callers it reaches', () => {
+    const scoped = faults({ errorRate: 1, scope: { replicas: ['p-2'] } });
+    expect(describeFaults(scoped)).toBe('100% answer 503, for replica p-2 only');
+    expect(
+      describeFaults(scoped, {
+        callers: [
+          { replica: 'p-1', reached: false },
+          { replica: 'p-2', reached: true },
+          { replica: 'p-3', reached: false },
+        ],
+      }),
+    ).toBe(
+      '100% answer 503, for replica p-2 only (reaching p-2 of 3 callers heard in the last minute)',
+    );
+  });
+
+  it('gives a share in per cent, and says when it reaches no caller yet', () => {
+    const shared = faults({ down: true, scope: { share: 0.5 } });
+    expect(describeFaults(shared, { callers: [] })).toBe(
+      'down (connections cut), for 50% of callers only (reaching none of 0 callers heard in the last minute)',
+    );
+  });
+
+  it('calls a scoped set of faults that injects nothing healthy', () => {
+    expect(describeFaults(faults({ scope: { replicas: ['p-1'] } }))).toBe('healthy');
   });
 });

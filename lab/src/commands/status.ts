@@ -1,6 +1,9 @@
 import {
+  callerListSchema,
   circuitViewSchema,
+  describeScope,
   faultsSchema,
+  type CallerList,
   type CircuitView,
   type Faults as GatewayFaults,
 } from '@cb-lab/contracts';
@@ -23,8 +26,28 @@ export const readFaults = (endpoints: StackEndpoints): Promise<GatewayFaults> =>
     token: endpoints.adminToken,
   });
 
-/** `down`, or the active faults in words, or `healthy`. */
-export function describeFaults(faults: GatewayFaults): string {
+export const readCallers = (endpoints: StackEndpoints): Promise<CallerList> =>
+  callJson('payment-gateway', `${endpoints.gateway}/admin/callers`, callerListSchema, {
+    token: endpoints.adminToken,
+  });
+
+/**
+ * `down`, or the active faults in words, or `healthy`; then, for faults
+ * limited to some callers, which ones, and which of the callers heard lately
+ * they reach (when `callers` is given).
+ */
+export function describeFaults(faults: GatewayFaults, callers?: CallerList): string {
+  const what = describeFaultKinds(faults);
+  if (what === 'healthy' || faults.scope === null) return what;
+  const reached = callers?.callers.filter((caller) => caller.reached).map((c) => c.replica);
+  const heard =
+    callers === undefined
+      ? ''
+      : ` (reaching ${reached?.length ? reached.join(', ') : 'none'} of ${callers.callers.length} callers heard in the last minute)`;
+  return `${what}, for ${describeScope(faults.scope)} only${heard}`;
+}
+
+function describeFaultKinds(faults: GatewayFaults): string {
   if (faults.down) return 'down (connections cut)';
   const parts: string[] = [];
   if (faults.errorRate > 0)
@@ -44,7 +67,11 @@ const halfOpen = (view: CircuitView): string =>
     : time(view.halfOpenAt);
 
 export async function printStatus(endpoints: StackEndpoints, out: Output): Promise<void> {
-  const [circuits, faults] = await Promise.all([readCircuits(endpoints), readFaults(endpoints)]);
+  const [circuits, faults, callers] = await Promise.all([
+    readCircuits(endpoints),
+    readFaults(endpoints),
+    readCallers(endpoints),
+  ]);
   out.line(`breaker ${circuits[0]?.breaker ?? '?'} as each payments replica sees it:`);
   out.line(
     table(
@@ -79,7 +106,7 @@ export async function printStatus(endpoints: StackEndpoints, out: Output): Promi
       : 'as Redis holds it: unknown (no replica can reach Redis)',
   );
   out.line(describeTopology(circuits));
-  out.line(`gateway faults: ${describeFaults(faults)}`);
+  out.line(`gateway faults: ${describeFaults(faults, callers)}`);
 }
 
 /** `Redis: sentinel; the breaker's state is on 172.18.0.6:6379`, or where replicas disagree. */
@@ -106,7 +133,8 @@ count, whether it uses the shared state in Redis or its local fallback, and
 which Redis server it reaches the state on (and how often that changed: a
 failover), and when the breaker opened and will let a probe through; then the
 state as Redis holds it, the Redis topology (standalone, sentinel, cluster)
-with the server holding the breaker's slot, and the gateway's active faults.
+with the server holding the breaker's slot, and the gateway's active faults
+(for faults limited to some replicas: which of its callers they reach).
 ${ENDPOINT_HELP}`,
   async run(argv) {
     const { values } = parse('status', argv, {});

@@ -1,0 +1,29 @@
+import { LabError } from '../stack';
+import { scopeOf } from './fault';
+
+describe('the scope of lab fault', () => {
+  it('is every caller when neither --replica nor --share is given', () => {
+    expect(scopeOf(undefined, undefined)).toBeUndefined();
+  });
+
+  it('takes replica ids repeated or comma-separated, each once', () => {
+    expect(scopeOf(['p-1,p-2', 'p-3', 'p-1'], undefined)).toEqual({
+      replicas: ['p-1', 'p-2', 'p-3'],
+    });
+  });
+
+  it('takes a share above 0 up to 1', () => {
+    expect(scopeOf(undefined, '0.5')).toEqual({ share: 0.5 });
+  });
+
+  it.each<[string, string[] | undefined, string | undefined, string]>([
+    ['both', ['p-1'], '0.5', 'give --replica or --share, not both'],
+    ['a share of 0', undefined, '0', '--share: expected a share above 0'],
+    ['a share above 1', undefined, '2', '--share: expected a number from 0 to 1 (got "2")'],
+    ['a malformed id', ['p 1'], undefined, '--replica: expected a replica id'],
+    ['an empty id', ['p-1,'], undefined, '--replica: expected a replica id'],
+  ])('refuses %s with a clear message', (_what, replicas, share, message) => {
+    expect(() => scopeOf(replicas, share)).toThrow(LabError);
+    expect(() => scopeOf(replicas, share)).toThrow(message);
+  });
+});
