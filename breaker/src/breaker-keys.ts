@@ -10,6 +10,8 @@ export interface BreakerKeys {
   readonly window: string;
   /** String with a TTL: the token of the caller holding the half-open probe lease. */
   readonly probe: string;
+  /** Sorted set: each replica that saw a failure, by the Redis time of its last (quorum option). */
+  readonly voters: string;
   /** Pub/sub channel on which every change is announced. */
   readonly channel: string;
 }
@@ -27,6 +29,7 @@ export function breakerKeys(name: string, namespace = ''): BreakerKeys {
     state: `${tag}:state`,
     window: `${tag}:window`,
     probe: `${tag}:probe`,
+    voters: `${tag}:voters`,
     channel: `${tag}:events`,
   };
 }

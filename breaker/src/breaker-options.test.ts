@@ -111,7 +111,20 @@ describe('breaker options: defaults', () => {
       storeRetryMs: 1_000,
       syncIntervalMs: 5_000,
       flushIntervalMs: 100,
+      quorum: 1,
+      quorumWindowMs: 10_000,
     });
+  });
+
+  it('takes the quorum window from the rate window unless given', () => {
+    const rate = { mode: 'rate', threshold: 0.5, minCalls: 1, windowMs: 4_000 } as const;
+    expect(resolveOptions({ ...base, trip: rate, quorum: 2 }, defaults)).toMatchObject({
+      quorum: 2,
+      quorumWindowMs: 4_000,
+    });
+    expect(
+      resolveOptions({ ...base, trip: rate, quorum: 3, quorumWindowMs: 500 }, defaults),
+    ).toMatchObject({ quorum: 3, quorumWindowMs: 500 });
   });
 
   it('counts errors with the classifier the breaker supplies unless one is given', () => {
@@ -261,6 +274,17 @@ describe('breaker options: what is refused, and the message that says why', () =
     }
     expect(resolve({ [setting]: 2 ** 31 })).toThrow(
       new RangeError(`${setting} must be at most 2147483647 ms (got 2147483648)`),
+    );
+  });
+
+  it('refuses a quorum that is not a positive whole number of replicas, and a bad window', () => {
+    for (const value of [0, -1, 1.5, NaN]) {
+      expect(resolve({ quorum: value })).toThrow(
+        new RangeError(`quorum must be a positive integer (got ${value})`),
+      );
+    }
+    expect(resolve({ quorum: 2, quorumWindowMs: 0 })).toThrow(
+      new RangeError('quorumWindowMs must be a positive integer (got 0)'),
     );
   });
 

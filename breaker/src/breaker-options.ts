@@ -58,6 +58,20 @@ export interface SharedCircuitBreakerOptions {
   syncIntervalMs?: number;
   /** Rate mode: how long outcomes are gathered before one write. */
   flushIntervalMs?: number;
+  /**
+   * How many distinct replicas must have seen a failure within
+   * `quorumWindowMs` before the trip rule may open the shared state (default
+   * 1: any replica's failures may). Above 1, a replica whose own path to the
+   * dependency is broken cannot open the breaker for the others; it is
+   * protected by a local breaker of its own with the same rule, on its own
+   * outcomes. Every replica must have its own `replica` name.
+   */
+  quorum?: number;
+  /**
+   * How far back a replica's last failure counts towards the quorum, on
+   * Redis's clock. Defaults to the window in rate mode, 10 s otherwise.
+   */
+  quorumWindowMs?: number;
 }
 
 /** Consecutive mode, as the scripts and the local breaker apply it. */
@@ -78,6 +92,17 @@ export interface RateTrip {
 }
 
 export type TripSettings = ConsecutiveTrip | RateTrip;
+
+/**
+ * A reporting replica's part in the quorum: its name, and how many distinct
+ * replicas' failures within `windowMs` an opening needs (see
+ * {@link SharedCircuitBreakerOptions.quorum}).
+ */
+export interface QuorumVote {
+  replica: string;
+  replicas: number;
+  windowMs: number;
+}
 
 /** How long the breaker stays open, and how the period grows after failed probes. */
 export interface OpenSettings {
@@ -145,6 +170,13 @@ export function resolveOptions(
   const backoffFactor = positive('backoffFactor', options.backoffFactor ?? 2);
   if (backoffFactor < 1)
     throw new RangeError(`backoffFactor must be at least 1 (got ${backoffFactor})`);
+  const trip = tripStrategy(options.trip);
+  const quorum = positive('quorum', options.quorum ?? 1, true);
+  const quorumWindowMs = periodMs(
+    'quorumWindowMs',
+    options.quorumWindowMs ??
+      (isRateTrip(trip) ? trip.settings.bucketMs * trip.settings.buckets : 10_000),
+  );
   const whenStoreDown = options.whenStoreDown ?? 'local';
   // TypeScript callers cannot get this wrong; JavaScript ones can, and would silently get 'local'.
   if (!(['local', 'reject'] as unknown[]).includes(whenStoreDown))
@@ -153,7 +185,7 @@ export function resolveOptions(
     name: options.name,
     replica: options.replica ?? defaults.replica,
     namespace: options.namespace ?? '',
-    trip: tripStrategy(options.trip),
+    trip,
     open: { openMs, maxOpenMs, backoffFactor },
     slowCallMs:
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),
@@ -163,5 +195,9 @@ export function resolveOptions(
     storeRetryMs: periodMs('storeRetryMs', options.storeRetryMs ?? 1_000),
     syncIntervalMs: periodMs('syncIntervalMs', options.syncIntervalMs ?? 5_000),
     flushIntervalMs: periodMs('flushIntervalMs', options.flushIntervalMs ?? 100),
+    quorum,
+    quorumWindowMs,
   };
 }
+
+const isRateTrip = (trip: TripStrategy): trip is RateStrategy => trip instanceof RateStrategy;

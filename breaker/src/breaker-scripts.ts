@@ -7,13 +7,13 @@ import { RedisScript } from './redis-script';
  * it returns. No decision is ever taken by a replica on a value it read in
  * an earlier round trip.
  *
- * KEYS (all scripts): 1 state hash, 2 window hash, 3 probe lease
+ * KEYS (all scripts): 1 state hash, 2 window hash, 3 probe lease, 4 quorum voters
  * ARGV[1] (all scripts): the pub/sub channel
  * Every script answers a JSON ScriptReply.
  */
 
 const PRELUDE = `
-local STATE, WINDOW, PROBE = KEYS[1], KEYS[2], KEYS[3]
+local STATE, WINDOW, PROBE, VOTERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local CHANNEL = ARGV[1]
 local NUMBERS = {'epoch', 'version', 'writtenAt', 'incarnation', 'failures', 'calls', 'openedAt', 'halfOpenAt', 'openCount', 'changedAt', 'decidedBucket'}
 
@@ -118,7 +118,7 @@ local function open(s, now, openMs, maxOpenMs, factor)
   s.state = 'open'
   s.openedAt = now
   s.halfOpenAt = now + math.floor(period)
-  redis.call('DEL', WINDOW, PROBE)
+  redis.call('DEL', WINDOW, PROBE, VOTERS)
 end
 
 local function close(s)
@@ -128,7 +128,19 @@ local function close(s)
   s.openCount = 0
   s.openedAt = 0
   s.halfOpenAt = 0
-  redis.call('DEL', WINDOW, PROBE)
+  redis.call('DEL', WINDOW, PROBE, VOTERS)
+end
+
+-- The quorum: notes that \`replica\` saw a failure now (when \`failed\`), forgets replicas whose
+-- last failure is older than \`windowMs\`, and answers whether at least \`needed\` distinct
+-- replicas are left. \`needed\` of 1 or less is no quorum: always true, nothing stored.
+local function quorate(now, replica, failed, needed, windowMs)
+  if needed <= 1 then return true end
+  if failed then redis.call('ZADD', VOTERS, now, replica) end
+  redis.call('ZREMRANGEBYSCORE', VOTERS, '-inf', '(' .. (now - windowMs))
+  if redis.call('EXISTS', VOTERS) == 0 then return false end
+  redis.call('PEXPIRE', VOTERS, windowMs)
+  return redis.call('ZCARD', VOTERS) >= needed
 end
 
 -- Outcomes belong to the term (incarnation, epoch) in which their calls started. A call
@@ -146,7 +158,7 @@ local function split(text, separator)
 end
 `;
 
-const script = (body: string) => new RedisScript<string>(`${PRELUDE}\n${body}`, 3);
+const script = (body: string) => new RedisScript<string>(`${PRELUDE}\n${body}`, 4);
 
 /** Reads the state without changing it. ARGV: channel. */
 export const READ = script(`
@@ -160,7 +172,13 @@ return reply(load(), now)
  * A failure adds to the cluster's count of consecutive failures and opens
  * the breaker at the threshold; a success resets the count. Outcomes from
  * another term are ignored: they describe a breaker that no longer exists.
- * ARGV: channel, incarnation, epoch, runs, threshold, openMs, maxOpenMs, backoffFactor
+ * With a quorum above 1, the threshold opens only once that many distinct
+ * replicas saw a failure within the quorum window; until then the count
+ * goes on, and opens with the next failure once the quorum is there. An
+ * empty run (\`f0\`) is a failure the replica's own success wiped out: it
+ * counts nothing, but votes.
+ * ARGV: channel, incarnation, epoch, runs, threshold, openMs, maxOpenMs, backoffFactor,
+ *       replica, quorum, quorumWindowMs
  */
 export const RECORD_CONSECUTIVE = script(`
 local now = now_ms()
@@ -168,13 +186,15 @@ local s = load()
 if not same_term(s, tonumber(ARGV[2]), tonumber(ARGV[3])) then return reply(s, now, {stale = true}) end
 local threshold = tonumber(ARGV[5])
 local before = s.failures
+local failed = string.find(ARGV[4], 'f', 1, true) ~= nil
+local quorum = quorate(now, ARGV[9], failed, tonumber(ARGV[10]), tonumber(ARGV[11]))
 for _, run in ipairs(split(ARGV[4], ',')) do
   local n = tonumber(string.sub(run, 2))
   if string.sub(run, 1, 1) == 's' then
     s.failures = 0
   else
     s.failures = s.failures + n
-    if s.failures >= threshold then
+    if s.failures >= threshold and quorum then
       open(s, now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
       return transition(s, now, 'closed', 'failure threshold reached')
     end
@@ -196,9 +216,11 @@ return reply(s, now)
  * \`thresholdPpm\` millionths failed (integers: no rounding decides). The
  * reply's \`decideAt\` is when the next bucket settles while the window
  * holds outcomes, so a replica can ask again without waiting for traffic.
+ * With a quorum above 1, a window that meets the rate opens only once that
+ * many distinct replicas saw a failure within the quorum window.
  * ARGV: channel, incarnation, epoch, buckets (\`bucket:successes:failures,…\`),
  *       thresholdPpm, minCalls, bucketMs, bucketsInWindow, settleMs,
- *       openMs, maxOpenMs, backoffFactor
+ *       openMs, maxOpenMs, backoffFactor, replica, quorum, quorumWindowMs
  */
 export const RECORD_RATE = script(`
 local now = now_ms()
@@ -223,6 +245,12 @@ for _, entry in ipairs(split(ARGV[4], ',')) do
   end
 end
 
+local failedHere = false
+for _, entry in ipairs(split(ARGV[4], ',')) do
+  if tonumber(split(entry, ':')[3]) > 0 then failedHere = true end
+end
+local quorum = quorate(now, ARGV[13], failedHere, tonumber(ARGV[14]), tonumber(ARGV[15]))
+
 local successes, failures = {}, {}
 local raw = redis.call('HGETALL', WINDOW)
 for i = 1, #raw, 2 do
@@ -244,7 +272,7 @@ for bucket = first, lastSettled do
     failed = failed + (failures[b] or 0)
   end
   s.calls, s.failures, s.decidedBucket = calls, failed, bucket
-  if calls >= minCalls and failed * 1000000 >= ppm * calls then
+  if calls >= minCalls and failed * 1000000 >= ppm * calls and quorum then
     open(s, now, tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
     return transition(s, now, 'closed', 'failure rate reached')
   end

@@ -1,5 +1,5 @@
 import type { BreakerKeys } from './breaker-keys';
-import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
+import type { ConsecutiveTrip, OpenSettings, QuorumVote, RateTrip } from './breaker-options';
 import type { ScriptReply, StateMessage, Term } from './breaker-state';
 
 /** A run of outcomes of one kind, in the order they happened (consecutive mode). */
@@ -84,6 +84,8 @@ export interface BreakerStore {
    * Consecutive trip: one replica's outcomes of `term`, as runs in the order
    * they happened. A failure adds to the count and opens at the threshold; a
    * success resets it. Outcomes of another term change nothing (`stale`).
+   * With a `vote`, a failure also notes its replica, and the threshold opens
+   * only once `vote.replicas` distinct replicas failed within `vote.windowMs`.
    */
   recordConsecutive(
     keys: BreakerKeys,
@@ -91,11 +93,13 @@ export interface BreakerStore {
     runs: readonly OutcomeRun[],
     trip: ConsecutiveTrip,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply>;
   /**
    * Rate trip: adds one replica's per-bucket counts of `term` to the sliding
    * window, then decides every bucket settled `settleMs` after it ended; the
-   * reply's `decideAt` is when the next one settles.
+   * reply's `decideAt` is when the next one settles. A `vote` adds the
+   * quorum, as for {@link BreakerStore.recordConsecutive}.
    */
   recordRate(
     keys: BreakerKeys,
@@ -104,6 +108,7 @@ export interface BreakerStore {
     trip: RateTrip,
     settleMs: number,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply>;
   /**
    * Asks for the half-open probe: `granted` to exactly one caller once the

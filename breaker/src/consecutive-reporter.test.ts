@@ -3,14 +3,23 @@ import { termOf, INITIAL_STATE, type ScriptReply } from './breaker-state';
 import type { OutcomeRun } from './breaker-store';
 import { ConsecutiveReporter } from './consecutive-reporter';
 
-/** What RECORD_CONSECUTIVE does with runs, from a count: the count after, or 'open'. */
-function apply(count: number, runs: readonly OutcomeRun[], threshold: number): number | 'open' {
+/**
+ * What RECORD_CONSECUTIVE does with runs, from a count: the count after, or
+ * 'open'. `quorate` is the quorum as the script decides it once per write
+ * (always true without a quorum).
+ */
+function apply(
+  count: number,
+  runs: readonly OutcomeRun[],
+  threshold: number,
+  quorate = true,
+): number | 'open' {
   let failures = count;
   for (const run of runs) {
     if (run.kind === 'success') failures = 0;
     else {
       failures += run.count;
-      if (failures >= threshold) return 'open';
+      if (failures >= threshold && quorate) return 'open';
     }
   }
   return failures;
@@ -50,6 +59,48 @@ describe('the consecutive reporter', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('with a quorum, writes runs that open or leave the count as one by one would, and keeps every failure visible', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.boolean(),
+        fc.array(fc.array(fc.boolean(), { maxLength: 12 }), { maxLength: 5 }),
+        async (threshold, startCount, quorate, batches) => {
+          const sent: OutcomeRun[][] = [];
+          const reporter = new ConsecutiveReporter(
+            (_term, runs) => {
+              sent.push(runs);
+              return Promise.resolve(reply);
+            },
+            threshold,
+            () => 1,
+            true,
+          );
+          for (const outcomes of batches) {
+            for (const failed of outcomes) reporter.record(term, failed);
+            await reporter.flush();
+          }
+          const written = sent.flat();
+          const expected = apply(
+            startCount,
+            batches.flat().map((failed) => ({ kind: failed ? 'failure' : 'success', count: 1 })),
+            threshold,
+            quorate,
+          );
+          expect(apply(startCount, written, threshold, quorate)).toBe(expected);
+          // Each batch with a failure names one, however the runs were folded: the store's vote.
+          const withFailures = batches.filter((outcomes) => outcomes.includes(true)).length;
+          expect(sent.filter((runs) => runs.some((run) => run.kind === 'failure'))).toHaveLength(
+            withFailures,
+          );
+          for (const batch of sent) expect(batch.length).toBeLessThanOrEqual(4);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

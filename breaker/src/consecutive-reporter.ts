@@ -16,6 +16,12 @@ import { OutcomeReporter, type SendBatch } from './outcome-reporter';
  * failures that cannot open the breaker resets it, so the run can go; once a
  * run reaches the threshold the breaker opens there whatever follows, so
  * nothing more is added.
+ *
+ * With a quorum, a run at the threshold may not open (too few replicas
+ * failed), so what follows it is kept (the runs stay at most four long); and
+ * a run of failures a success wipes out leaves an empty one (`f0`) behind,
+ * which adds nothing to the count but still tells the store that this
+ * replica saw a failure.
  */
 export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
   protected readonly gatherMs = 0;
@@ -27,6 +33,8 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
     private readonly threshold: number,
     /** The cluster's count of consecutive failures, as this replica last saw it. */
     private readonly sharedFailures: () => number,
+    /** Whether openings need a quorum of replicas (the store counts this replica's failures). */
+    private readonly quorum = false,
   ) {
     super(send);
   }
@@ -39,7 +47,8 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
 
   protected add(failed: boolean): boolean {
     const runs = this.#runs;
-    if (runs.some((run) => run.kind === 'failure' && run.count >= this.threshold)) return false;
+    if (!this.quorum && runs.some((run) => run.kind === 'failure' && run.count >= this.threshold))
+      return false;
     const last = runs.at(-1);
     if (failed) {
       if (last?.kind === 'failure') last.count += 1;
@@ -51,7 +60,12 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
     else if (last.kind === 'failure') {
       // [F a] → [F a, S]; [S, F b] → [S]; [F a, S, F b] → [F a, S]: S F b S resets like S.
       if (runs.length === 1) runs.push({ kind: 'success', count: 1 });
-      else runs.pop();
+      else if (this.#mayOpenAt(last)) {
+        // [.., S, F b] with nothing at the threshold before: the success resets whatever came first.
+        this.#runs = [{ kind: 'success', count: 1 }, last, { kind: 'success', count: 1 }];
+      } else runs.pop();
+      if (this.quorum && !this.#runs.some((run) => run.kind === 'failure'))
+        this.#runs.push({ kind: 'failure', count: 0 });
     }
     return true;
   }
@@ -69,6 +83,19 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
 
   protected clear(): void {
     this.#runs = [];
+  }
+
+  /**
+   * With a quorum, whether the store may open at the end of `last` (the
+   * last run, after a success): it reaches the threshold, and no earlier
+   * run did. The store decides the quorum once per write, so a write opens
+   * at its first run at the threshold or not at all; a later one can go.
+   */
+  #mayOpenAt(last: OutcomeRun): boolean {
+    if (!this.quorum || last.count < this.threshold) return false;
+    return !this.#runs.some(
+      (run) => run !== last && run.kind === 'failure' && run.count >= this.threshold,
+    );
   }
 
   #mayHaveCount(): boolean {

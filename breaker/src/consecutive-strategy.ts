@@ -16,12 +16,13 @@ export class ConsecutiveStrategy implements TripStrategy {
   }
 
   createReporter(reporting: TripReporting): ConsecutiveReporter {
-    const { store, keys, open } = reporting;
+    const { store, keys, open, vote } = reporting;
     return new ConsecutiveReporter(
       (term, runs) =>
-        reporting.write(() => store.recordConsecutive(keys, term, runs, this.settings, open)),
+        reporting.write(() => store.recordConsecutive(keys, term, runs, this.settings, open, vote)),
       this.settings.threshold,
       reporting.sharedFailures,
+      vote !== undefined && vote.replicas > 1,
     );
   }
 

@@ -4,6 +4,7 @@ export type {
   ConsecutiveTrip,
   FailureRate,
   OpenSettings,
+  QuorumVote,
   RateTrip,
   ResolvedOptions,
   SharedCircuitBreakerOptions,

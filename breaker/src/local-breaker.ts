@@ -7,6 +7,7 @@ import {
   type BreakerContext,
   type CallJudge,
   type CallOutcome,
+  type JudgedCall,
   type Verdict,
 } from './judged-call';
 import type { TransitionReason } from './transition-reason';
@@ -102,14 +103,14 @@ export class LocalBreaker {
   }
 
   /**
-   * Runs `fn` unless the breaker rejects it; `report` hears how it went.
-   * Rejections throw cockatiel's `BrokenCircuitError` (`IsolatedCircuitError`
-   * when isolated).
+   * Runs `fn` unless the breaker rejects it; `report` hears how it went
+   * (with the judged call, for a call that ran). Rejections throw cockatiel's
+   * `BrokenCircuitError` (`IsolatedCircuitError` when isolated).
    */
   async execute<T>(
     fn: (context: BreakerContext) => PromiseLike<T> | T,
     signal: AbortSignal,
-    report: (outcome: CallOutcome, durationMs: number) => void,
+    report: (outcome: CallOutcome, durationMs: number, call?: JudgedCall<T>) => void,
   ): Promise<T> {
     this.#decide();
     let probe = false;
@@ -138,13 +139,14 @@ export class LocalBreaker {
         break;
     }
     const term = this.#term;
-    const { result, durationMs, verdict } = await runJudged(fn, signal, probe, this.options);
+    const call = await runJudged(fn, signal, probe, this.options);
+    const { result, durationMs, verdict } = call;
     // A call started before the last transition (or an isolate or reset) does not count.
     if (term === this.#term) {
       if (probe) this.#probed(verdict);
       else this.#count(verdict);
     }
-    report(verdict === 'failure' ? 'failure' : 'success', durationMs);
+    report(verdict === 'failure' ? 'failure' : 'success', durationMs, call);
     return unwrap(result);
   }
 

@@ -1,5 +1,5 @@
 import type { BreakerKeys } from './breaker-keys';
-import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
+import type { ConsecutiveTrip, OpenSettings, QuorumVote, RateTrip } from './breaker-options';
 import {
   INITIAL_STATE,
   type BreakerStateName,
@@ -58,6 +58,8 @@ export class MemoryBreakerStore implements BreakerStore {
   readonly #hashes = new Map<string, Stored>();
   readonly #windows = new Map<string, Window>();
   readonly #leases = new Map<string, Lease>();
+  /** Per breaker: each replica that saw a failure, and the time of its last (quorum). */
+  readonly #voters = new Map<string, Map<string, number>>();
   /** Why each breaker's state last changed, and the operator's words (the hash's change fields). */
   readonly #changes = new Map<string, { reason: StoreReason; note: string }>();
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
@@ -87,6 +89,7 @@ export class MemoryBreakerStore implements BreakerStore {
     this.#hashes.clear();
     this.#windows.clear();
     this.#leases.clear();
+    this.#voters.clear();
     this.#changes.clear();
     this.setAvailable(true);
   }
@@ -121,18 +124,21 @@ export class MemoryBreakerStore implements BreakerStore {
     runs: readonly OutcomeRun[],
     trip: ConsecutiveTrip,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply> {
     return this.#run(keys, (now) => {
       const s = this.#load(keys);
       if (!sameTerm(s, term)) return this.#reply(keys, s, now, { stale: true });
       const before = s.failures;
+      const failed = runs.some((run) => run.kind === 'failure');
+      const quorum = this.#quorate(keys, now, failed, vote);
       for (const run of runs) {
         if (run.kind === 'success') {
           s.failures = 0;
           continue;
         }
         s.failures += run.count;
-        if (s.failures >= trip.threshold) {
+        if (s.failures >= trip.threshold && quorum) {
           this.#open(keys, s, now, open);
           return this.#transition(keys, s, now, 'closed', 'failure threshold reached');
         }
@@ -151,6 +157,7 @@ export class MemoryBreakerStore implements BreakerStore {
     trip: RateTrip,
     settleMs: number,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply> {
     return this.#run(keys, (now) => {
       const s = this.#load(keys);
@@ -169,6 +176,8 @@ export class MemoryBreakerStore implements BreakerStore {
         if (successes > 0) increment(window.counts, `s${bucket}`, successes);
         if (failures > 0) increment(window.counts, `f${bucket}`, failures);
       }
+      const failedHere = buckets.some((bucket) => bucket.failures > 0);
+      const quorum = this.#quorate(keys, now, failedHere, vote);
       const successes = new Map<number, number>();
       const failures = new Map<number, number>();
       for (const [field, count] of window.counts) {
@@ -188,7 +197,7 @@ export class MemoryBreakerStore implements BreakerStore {
         s.calls = calls;
         s.failures = failed;
         s.decidedBucket = bucket;
-        if (calls >= minCalls && failed * 1_000_000 >= thresholdPpm * calls) {
+        if (calls >= minCalls && failed * 1_000_000 >= thresholdPpm * calls && quorum) {
           this.#open(keys, s, now, open);
           return this.#transition(keys, s, now, 'closed', 'failure rate reached');
         }
@@ -381,6 +390,24 @@ export class MemoryBreakerStore implements BreakerStore {
     return this.#reply(keys, s, now, transitionOf(message));
   }
 
+  /**
+   * The quorum: notes that the voting replica saw a failure now (when
+   * `failed`), forgets replicas whose last failure is older than the window,
+   * and answers whether enough distinct replicas are left. No vote, or a
+   * quorum of 1, is no quorum: always true.
+   */
+  #quorate(keys: BreakerKeys, now: number, failed: boolean, vote: QuorumVote | undefined): boolean {
+    if (vote === undefined || vote.replicas <= 1) return true;
+    let voters = this.#voters.get(keys.voters);
+    if (!voters) {
+      voters = new Map();
+      this.#voters.set(keys.voters, voters);
+    }
+    if (failed) voters.set(vote.replica, now);
+    for (const [replica, at] of voters) if (at < now - vote.windowMs) voters.delete(replica);
+    return voters.size >= vote.replicas;
+  }
+
   /** Opens the breaker; each opening since the last close lasts longer, up to the cap. */
   #open(keys: BreakerKeys, s: Stored, now: number, open: OpenSettings): void {
     s.openCount += 1;
@@ -390,6 +417,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s.halfOpenAt = now + Math.floor(period);
     this.#windows.delete(keys.window);
     this.#leases.delete(keys.probe);
+    this.#voters.delete(keys.voters);
   }
 
   #close(keys: BreakerKeys, s: Stored): void {
@@ -401,6 +429,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s.halfOpenAt = 0;
     this.#windows.delete(keys.window);
     this.#leases.delete(keys.probe);
+    this.#voters.delete(keys.voters);
   }
 
   /** Delivers to every subscriber, in order, once the operation has returned; a copy each. */

@@ -28,7 +28,7 @@ export class RateStrategy implements TripStrategy {
   }
 
   createReporter(reporting: TripReporting): RateReporter {
-    const { store, keys, open, flushIntervalMs } = reporting;
+    const { store, keys, open, flushIntervalMs, vote } = reporting;
     const budget = store.operationTimeoutMs;
     // By then every replica has sent, and the store has run, what happened in a bucket: the
     // flush or a write in flight, the write on its way, and the replica's clock error (at
@@ -36,7 +36,9 @@ export class RateStrategy implements TripStrategy {
     const settleMs = Math.max(flushIntervalMs, budget) + 2 * budget;
     return new RateReporter(
       (term, buckets) =>
-        reporting.write(() => store.recordRate(keys, term, buckets, this.settings, settleMs, open)),
+        reporting.write(() =>
+          store.recordRate(keys, term, buckets, this.settings, settleMs, open, vote),
+        ),
       this.settings,
       flushIntervalMs,
       reporting.clock,

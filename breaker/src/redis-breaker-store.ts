@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { BreakerKeys } from './breaker-keys';
-import type { ConsecutiveTrip, OpenSettings, RateTrip } from './breaker-options';
+import type { ConsecutiveTrip, OpenSettings, QuorumVote, RateTrip } from './breaker-options';
 import {
   ACQUIRE_PROBE,
   ALL_SCRIPTS,
@@ -380,6 +380,7 @@ export class RedisBreakerStore implements BreakerStore {
     runs: readonly OutcomeRun[],
     trip: ConsecutiveTrip,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply> {
     const encoded = runs.map((run) => `${run.kind === 'success' ? 's' : 'f'}${run.count}`);
     return this.#run(RECORD_CONSECUTIVE, keys, [
@@ -390,6 +391,7 @@ export class RedisBreakerStore implements BreakerStore {
       open.openMs,
       open.maxOpenMs,
       open.backoffFactor,
+      ...voteArgs(vote),
     ]);
   }
 
@@ -401,6 +403,7 @@ export class RedisBreakerStore implements BreakerStore {
     trip: RateTrip,
     settleMs: number,
     open: OpenSettings,
+    vote?: QuorumVote,
   ): Promise<ScriptReply> {
     const encoded = buckets.map((b) => `${b.bucket}:${b.successes}:${b.failures}`);
     return this.#run(RECORD_RATE, keys, [
@@ -415,6 +418,7 @@ export class RedisBreakerStore implements BreakerStore {
       open.openMs,
       open.maxOpenMs,
       open.backoffFactor,
+      ...voteArgs(vote),
     ]);
   }
 
@@ -475,7 +479,7 @@ export class RedisBreakerStore implements BreakerStore {
     args: (string | number)[],
     { oneRoundTrip = false } = {},
   ): Promise<ScriptReply> {
-    const scriptKeys = [keys.state, keys.window, keys.probe];
+    const scriptKeys = [keys.state, keys.window, keys.probe, keys.voters];
     const scriptArgs = [keys.channel, ...args];
     const json = oneRoundTrip
       ? await script.eval(this.#commands, scriptKeys, scriptArgs)
@@ -483,3 +487,7 @@ export class RedisBreakerStore implements BreakerStore {
     return parseScriptReply(json);
   }
 }
+
+/** The scripts' quorum arguments: replica, quorum, window (a quorum of 0 is none). */
+const voteArgs = (vote: QuorumVote | undefined): (string | number)[] =>
+  vote === undefined ? ['', 0, 0] : [vote.replica, vote.replicas, vote.windowMs];

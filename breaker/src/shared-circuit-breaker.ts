@@ -195,6 +195,11 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** Whether the breaker's channel subscription is in place. */
   #subscribed = false;
   #local: LocalBreaker | undefined;
+  /**
+   * With a quorum: this replica's own breaker, on its own outcomes, while the
+   * shared state is closed; a new one for each term of the shared state.
+   */
+  #guard: LocalBreaker | undefined;
   /** The server that last answered a store call, and how often that changed. */
   #server: string | undefined;
   #switches = 0;
@@ -221,8 +226,18 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       clock: this.#clock,
       write: (operation) => this.#write(operation),
       sharedFailures: () => this.#view.failures,
+      ...(this.options.quorum > 1
+        ? {
+            vote: {
+              replica: this.options.replica,
+              replicas: this.options.quorum,
+              windowMs: this.options.quorumWindowMs,
+            },
+          }
+        : {}),
     });
     this.#local = this.#newLocal();
+    this.#guard = this.#newGuard();
   }
 
   /** The state this replica enforces now. */
@@ -281,6 +296,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     switch (view.state) {
       case 'closed':
         // The view is its own term (incarnation, epoch): no allocation on the hot path.
+        if (this.#guard) return this.#executeGuarded(this.#guard, fn, signal, view);
         return this.#executeClosed(fn, signal, view);
       case 'isolated':
         throw this.#rejected(new IsolatedCircuitError(), 0);
@@ -339,6 +355,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const view = this.#view;
     let until: number;
     if (!this.#storeUp && this.#local) until = this.#local.halfOpenAt;
+    else if (view.state === 'closed' && this.#guard) until = this.#guard.halfOpenAt;
     else until = view.state === 'half_open' ? view.probeLeaseUntil : view.halfOpenAt;
     return Math.max(1, Math.ceil((until - this.#clock.now()) / 1_000));
   }
@@ -355,6 +372,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     this.#unsubscribe?.();
     this.#reporter.dispose();
     this.#local?.dispose();
+    this.#guard?.dispose();
   }
 
   /** The hot path: kept free of allocations and Redis beyond what the call itself needs. */
@@ -387,6 +405,27 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       this.#callEmitter.emit({ outcome: 'success', durationMs, storeMs: 0 });
     }
     return value;
+  }
+
+  /**
+   * Closed, with a quorum: this replica's guard decides whether the call runs
+   * (it may be open here while the cluster is closed), and every outcome it
+   * judges counts in the shared state too.
+   */
+  #executeGuarded<T>(
+    guard: LocalBreaker,
+    fn: Protected<T>,
+    signal: AbortSignal,
+    term: Term,
+  ): Promise<T> {
+    return guard.execute(fn, signal, (outcome, durationMs, call) => {
+      if (call !== undefined) {
+        this.#emitJudged(call, durationMs);
+        if (call.verdict === 'failure' || call.verdict === 'success')
+          this.#record(term, call.verdict === 'failure');
+      }
+      this.#callEmitter.emit({ outcome, durationMs, storeMs: 0 });
+    });
   }
 
   #record(term: Term, failed: boolean): void {
@@ -439,7 +478,15 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** Runs the protected function and tells cockatiel's listeners how it went. */
   async #run<T>(fn: Protected<T>, signal: AbortSignal, probe: boolean): Promise<JudgedCall<T>> {
     const call = await runJudged(fn, signal, probe, this.options);
-    const { result, durationMs, verdict } = call;
+    this.#emitJudged(call, call.durationMs);
+    return call;
+  }
+
+  /** Tells cockatiel's listeners how a judged call went. */
+  #emitJudged(
+    { result, verdict }: Pick<JudgedCall<unknown>, 'result' | 'verdict'>,
+    durationMs: number,
+  ): void {
     if ('error' in result) {
       this.#failureEmitter.emit({
         duration: durationMs,
@@ -451,7 +498,6 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     } else {
       this.#successEmitter.emit({ duration: durationMs });
     }
-    return call;
   }
 
   #executeLocally<T>(fn: Protected<T>, signal: AbortSignal, storeMs: number): Promise<T> {
@@ -559,6 +605,12 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     // Calls that started on the empty state count in the incarnation it became, and no other.
     if (previous.incarnation === 0) this.#grewInto.set(previous, state.incarnation || -1);
     this.#reporter.termChanged(termOf(state));
+    // A new term of the shared state (it opened, closed, was reset): this replica's guard starts
+    // over. The empty state growing into its first incarnation is the same term.
+    const newTerm =
+      state.epoch !== previous.epoch ||
+      (previous.incarnation !== 0 && state.incarnation !== previous.incarnation);
+    if (this.#guard && newTerm) this.#guard = this.#newGuard();
     if (this.#storeUp)
       this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local', note);
   }
@@ -635,10 +687,33 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     return local;
   }
 
+  /**
+   * With a quorum, this replica's own breaker for a term of a closed shared
+   * state: the trip rule on this replica's outcomes alone, so a replica whose
+   * path is broken stops calling even while too few replicas fail to open the
+   * shared state.
+   */
+  #newGuard(): LocalBreaker | undefined {
+    this.#guard?.dispose();
+    if (this.options.quorum <= 1) return undefined;
+    const guard = new LocalBreaker({
+      trip: this.options.trip,
+      open: this.options.open,
+      isFailure: this.options.isFailure,
+      slowCallMs: this.options.slowCallMs,
+      now: () => this.#clock.now(),
+    });
+    guard.onTransition(({ reason }) => {
+      if (this.#guard === guard && this.#storeUp) this.#refreshEffective(reason, 'local');
+    });
+    return guard;
+  }
+
   #refreshEffective(reason: TransitionReason, scope: TransitionScope, note?: string): void {
     let next: BreakerStateName;
-    if (this.#storeUp) next = this.#view.state;
-    else next = this.#local ? this.#local.state : 'open';
+    if (!this.#storeUp) next = this.#local ? this.#local.state : 'open';
+    else if (this.#view.state === 'closed' && this.#guard) next = this.#guard.state;
+    else next = this.#view.state;
     const from = this.#effective;
     if (next === from) return;
     this.#effective = next;

@@ -1,5 +1,5 @@
 import type { BreakerKeys } from './breaker-keys';
-import type { OpenSettings } from './breaker-options';
+import type { OpenSettings, QuorumVote } from './breaker-options';
 import type { ScriptReply, Term } from './breaker-state';
 import type { BreakerStore } from './breaker-store';
 import type { RedisClock } from './redis-clock';
@@ -18,6 +18,8 @@ export interface TripReporting {
   write(operation: () => Promise<ScriptReply>): Promise<ScriptReply | undefined>;
   /** The cluster's count of failures as this replica last saw it (read on the hot path). */
   sharedFailures: () => number;
+  /** This replica's part in the quorum, sent with every outcome write; undefined: no quorum. */
+  vote?: QuorumVote;
 }
 
 /** Sends a strategy's outcomes to the shared state (see `OutcomeReporter`). */

@@ -56,7 +56,9 @@ const pay = (
   });
 
 const circuit = async (url: string) =>
-  (await (await fetch(`${url}/payments/circuit`)).json()) as Record<string, unknown>;
+  (await (await fetch(`${url}/payments/circuit`)).json()) as Record<string, unknown> & {
+    redis: { state: string } | null;
+  };
 
 const admin = (url: string, action: 'isolate' | 'reset', token = TEST_ADMIN_TOKEN) =>
   fetch(`${url}/payments/circuit/${action}`, {
@@ -181,6 +183,51 @@ describe('the shared breaker in front of the gateway', () => {
       });
       expect(Date.parse(String(view.halfOpenAt)) - Date.parse(String(view.openedAt))).toBe(60_000);
     }
+  });
+
+  it('opens for every replica when only one replica’s calls fail, unless a quorum is asked for', async () => {
+    // The default: one replica's broken path opens the shared breaker for the healthy one too.
+    const [poisoned, healthy] = [await replica({}, 'r1'), await replica({}, 'r2')];
+    await gateway.setFaults({ errorRate: 1, scope: { replicas: ['r1'] } });
+    for (let i = 0; i < 3; i += 1) expect((await pay(poisoned.url, `alone-${i}`)).status).toBe(502);
+    await waitFor(async () => (await circuit(healthy.url)).state === 'open', 'r2 to see open');
+    expect((await pay(healthy.url, 'healthy-refused')).status).toBe(503);
+  });
+
+  it('with BREAKER_QUORUM=2, stops only the replica whose calls fail; the others keep paying', async () => {
+    const quorum = { BREAKER_QUORUM: '2' };
+    const [poisoned, healthy] = [await replica(quorum, 'r1'), await replica(quorum, 'r2')];
+    await gateway.setFaults({ errorRate: 1, scope: { replicas: ['r1'] } });
+    for (let i = 0; i < 3; i += 1) expect((await pay(poisoned.url, `alone-${i}`)).status).toBe(502);
+    const faulted = await gateway.reached('faulted');
+
+    // r1's own breaker is open: it refuses without calling the gateway.
+    const refused = await pay(poisoned.url, 'poisoned-refused');
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: 'circuit_open' });
+    expect(await gateway.reached('faulted')).toBe(faulted);
+    expect(await circuit(poisoned.url)).toMatchObject({
+      state: 'open',
+      redis: { state: 'closed', failures: 3 },
+    });
+
+    // r2 is served: the shared state never opened.
+    for (let i = 0; i < 3; i += 1) {
+      const paid = await pay(healthy.url, `healthy-${i}`);
+      expect(paid.status).toBe(201);
+    }
+    expect(await circuit(healthy.url)).toMatchObject({
+      state: 'closed',
+      redis: { state: 'closed' },
+    });
+
+    // A second replica failing is the quorum: the gateway is down for everyone now.
+    await gateway.setFaults({ errorRate: 1 });
+    for (let i = 0; i < 3; i += 1) await pay(healthy.url, `both-${i}`);
+    await waitFor(
+      async () => (await circuit(healthy.url)).redis?.state === 'open',
+      'the shared breaker to open',
+    );
   });
 
   it('counts a gateway that stops answering against the breaker, and confirms those payments later instead of failing them', async () => {

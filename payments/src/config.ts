@@ -52,6 +52,14 @@ export const paymentsConfigSchema = z
     BREAKER_SLOW_CALL_MS: env.optionalInt({ min: 1, max: 60_000 }),
     /** Budget of one Redis operation of the breaker; past it the breaker runs locally. */
     BREAKER_STORE_TIMEOUT_MS: env.int({ min: 1, max: 10_000, default: 100 }),
+    /**
+     * Distinct replicas that must see gateway failures (within BREAKER_QUORUM_WINDOW_MS) before
+     * the shared breaker opens; below it, a replica whose own path fails is stopped by its own
+     * breaker. 1 (the default) is no quorum: any replica's failures open it for all.
+     */
+    BREAKER_QUORUM: env.int({ min: 1, max: 100, default: 1 }),
+    /** How far back a replica's last failure counts towards the quorum (default: the rate window, or 10 s). */
+    BREAKER_QUORUM_WINDOW_MS: env.optionalInt({ min: 100, max: 3_600_000 }),
     /** While Redis is unreachable: `local` (cockatiel breaker per replica) or `reject` (fail closed). */
     BREAKER_WHEN_STORE_DOWN: env.oneOf(['local', 'reject'], 'local'),
   })

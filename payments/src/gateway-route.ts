@@ -89,6 +89,10 @@ export async function startGatewayRoute({
     // The lease outlives the longest probe (timeout plus one retry), so only a crashed prober loses it.
     probeLeaseMs: 2 * config.GATEWAY_TIMEOUT_MS + 1_000,
     whenStoreDown: config.BREAKER_WHEN_STORE_DOWN,
+    quorum: config.BREAKER_QUORUM,
+    ...(config.BREAKER_QUORUM_WINDOW_MS === undefined
+      ? {}
+      : { quorumWindowMs: config.BREAKER_QUORUM_WINDOW_MS }),
   });
   const client = new GatewayClient({
     baseURL: url,

@@ -1,0 +1,123 @@
+import { BrokenCircuitError } from 'cockatiel';
+import { waitFor } from '@cb-lab/testing';
+import { boom, ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
+import type { BreakerTransition } from './shared-circuit-breaker';
+
+jest.setTimeout(60_000);
+
+const suite = useBreakerSuite();
+const { replicas, watchChannel } = suite;
+
+/** Calls `breaker` with a failing function `times` times in a row, and sends what it counted. */
+async function failOn(
+  breaker: Awaited<ReturnType<typeof replicas>>[number],
+  times: number,
+): Promise<number> {
+  let reached = 0;
+  const failing = () => {
+    reached += 1;
+    return boom();
+  };
+  for (let i = 0; i < times; i += 1) await outcome(breaker.execute(failing));
+  await breaker.flush();
+  return reached;
+}
+
+describe('a shared breaker with a quorum of 2 replicas', () => {
+  it('does not open the others on one replica’s failures: that replica’s own breaker stops it', async () => {
+    const [poisoned, healthy1, healthy2] = await replicas(3, { quorum: 2 });
+    const transitions: BreakerTransition[] = [];
+    poisoned!.onTransition((t) => transitions.push(t));
+
+    // The threshold is 5: its own breaker opens after 5, and the 15 calls after are not made.
+    expect(await failOn(poisoned!, 20)).toBe(5);
+    expect(poisoned!.state).toBe('open');
+    expect(transitions).toEqual([
+      { from: 'closed', to: 'open', reason: 'failure threshold reached', scope: 'local' },
+    ]);
+    expect(await outcome(poisoned!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
+    expect(poisoned!.retryAfterSeconds()).toBeGreaterThan(1);
+
+    // Redis counted the 5 (the threshold) but holds the breaker closed: one replica is no quorum.
+    const shared = await healthy1!.readShared();
+    expect(shared).toMatchObject({ state: 'closed', failures: 5 });
+    await waitFor(() => healthy1!.snapshot().localView.failures === 5, 'the count to reach all');
+    for (const healthy of [healthy1!, healthy2!]) {
+      expect(healthy.state).toBe('closed');
+      expect(await healthy.execute(ok)).toBe('ok');
+    }
+  });
+
+  it('opens for every replica once a second replica fails too', async () => {
+    const breakers = await replicas(3, { quorum: 2 });
+    const [first, second] = breakers;
+    const messages = await watchChannel(first!.keys.channel);
+    await failOn(first!, 5);
+    expect((await first!.readShared()).state).toBe('closed');
+
+    // The count is at the threshold already: one failure of another replica is the quorum.
+    expect(await failOn(second!, 1)).toBe(1);
+    await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open');
+    expect(messages.filter((m) => m.from === 'closed' && m.state.state === 'open')).toHaveLength(1);
+    expect(await first!.readShared()).toMatchObject({ state: 'open', openCount: 1 });
+  });
+
+  it('opens exactly once when every replica fails at the same time', async () => {
+    const breakers = await replicas(4, { quorum: 2 });
+    const messages = await watchChannel(breakers[0]!.keys.channel);
+    const failing = () => sleep(1).then(boom);
+    await Promise.all(
+      breakers.flatMap((b) => Array.from({ length: 8 }, () => outcome(b.execute(failing)))),
+    );
+    await Promise.all(breakers.map((b) => b.flush()));
+    await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open');
+    expect(messages.filter((m) => m.from === 'closed' && m.state.state === 'open')).toHaveLength(1);
+  });
+
+  it('does not count a replica whose last failure is older than the quorum window', async () => {
+    const windowMs = 300;
+    const [first, second, third] = await replicas(3, { quorum: 2, quorumWindowMs: windowMs });
+    await failOn(first!, 1);
+    // Past the window on any clock: sleeping longer only makes the first failure older.
+    await sleep(windowMs + 100);
+    expect(await failOn(second!, 5)).toBe(5);
+    expect(second!.state).toBe('open');
+    expect((await second!.readShared()).state).toBe('closed');
+    expect(third!.state).toBe('closed');
+  });
+
+  it('lets a replica’s own breaker probe and close on its own while the cluster stays closed', async () => {
+    const [poisoned, healthy] = await replicas(2, { quorum: 2, openMs: 200 });
+    await failOn(poisoned!, 5);
+    expect(poisoned!.state).toBe('open');
+    // Past the open period on any clock: sleeping longer only makes it further past.
+    await sleep(300);
+    // Its path is mended: the probe succeeds and it closes, and the cluster never opened.
+    expect(await poisoned!.execute(ok)).toBe('ok');
+    expect(poisoned!.state).toBe('closed');
+    expect(healthy!.state).toBe('closed');
+    expect((await healthy!.readShared()).openCount).toBe(0);
+  });
+
+  it('in rate mode, opens on two replicas’ failures and not on one’s', async () => {
+    const trip = { mode: 'rate' as const, threshold: 0.5, minCalls: 4, windowMs: 2_000 };
+    const [alone, quiet] = await replicas(2, { quorum: 2, trip, flushIntervalMs: 20 });
+    await failOn(alone!, 8);
+    // Wait until Redis has decided a window holding those failures.
+    // Redis decides a window once its last bucket has settled: wait until it holds the failures.
+    await waitFor(
+      async () => (await quiet!.readShared()).failures === 8,
+      'a window with the failures to be decided',
+    );
+    expect((await quiet!.readShared()).state).toBe('closed');
+    expect(quiet!.state).toBe('closed');
+
+    const pair = await replicas(2, { quorum: 2, trip, flushIntervalMs: 20 });
+    await Promise.all(pair.map((b) => failOn(b, 4)));
+    await waitFor(
+      async () => (await pair[0]!.readShared()).state === 'open',
+      'Redis to open the breaker',
+    );
+    await waitFor(() => pair.every((b) => b.state === 'open'), 'both replicas to see open');
+  });
+});
