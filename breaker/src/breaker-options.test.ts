@@ -113,6 +113,7 @@ describe('breaker options: defaults', () => {
       flushIntervalMs: 100,
       quorum: 1,
       quorumWindowMs: 10_000,
+      slowCallsInFlight: false,
     });
   });
 
@@ -286,6 +287,19 @@ describe('breaker options: what is refused, and the message that says why', () =
     expect(resolve({ quorum: 2, quorumWindowMs: 0 })).toThrow(
       new RangeError('quorumWindowMs must be a positive integer (got 0)'),
     );
+  });
+
+  it('refuses in-flight detection of slow calls without a slowCallMs', () => {
+    expect(resolve({ slowCallsInFlight: true })).toThrow(
+      new RangeError('slowCallsInFlight needs slowCallMs: the time after which a call is slow'),
+    );
+    expect(resolve({ slowCallsInFlight: 'yes' as unknown as boolean, slowCallMs: 5 })).toThrow(
+      new RangeError('slowCallsInFlight must be true or false (got yes)'),
+    );
+    expect(resolve({ slowCallsInFlight: true, slowCallMs: 5 })()).toMatchObject({
+      slowCallsInFlight: true,
+      slowCallMs: 5,
+    });
   });
 
   it('refuses a cap on the open period below the open period', () => {

@@ -42,6 +42,16 @@ export interface SharedCircuitBreakerOptions {
   backoffFactor?: number;
   /** A call that succeeds but takes longer than this counts as a failure (default: never). */
   slowCallMs?: number;
+  /**
+   * Count a call as a slow failure the moment it has been in flight for
+   * `slowCallMs`, rather than when it ends: a dependency that stops
+   * answering opens the breaker about `slowCallMs` after the hang begins,
+   * not after the calls' own timeouts. The call itself runs on; its end
+   * counts nothing more. Needs `slowCallMs`. Applies while the shared state
+   * is in use; the local breaker (Redis away) and a quorum's guard count a
+   * slow call when it ends. Costs one timer per call.
+   */
+  slowCallsInFlight?: boolean;
   /** Which errors count as failures; defaults to every error ({@link isAnyFailure}). */
   isFailure?: (error: unknown) => boolean;
   /**
@@ -189,6 +199,7 @@ export function resolveOptions(
     open: { openMs, maxOpenMs, backoffFactor },
     slowCallMs:
       options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs),
+    slowCallsInFlight: slowCallsInFlight(options),
     isFailure: options.isFailure ?? defaults.isFailure,
     probeLeaseMs: periodMs('probeLeaseMs', options.probeLeaseMs ?? 10_000),
     whenStoreDown,
@@ -198,6 +209,15 @@ export function resolveOptions(
     quorum,
     quorumWindowMs,
   };
+}
+
+function slowCallsInFlight(options: SharedCircuitBreakerOptions): boolean {
+  const inFlight = options.slowCallsInFlight ?? false;
+  if (typeof inFlight !== 'boolean')
+    throw new RangeError(`slowCallsInFlight must be true or false (got ${String(inFlight)})`);
+  if (inFlight && options.slowCallMs === undefined)
+    throw new RangeError('slowCallsInFlight needs slowCallMs: the time after which a call is slow');
+  return inFlight;
 }
 
 const isRateTrip = (trip: TripStrategy): trip is RateStrategy => trip instanceof RateStrategy;

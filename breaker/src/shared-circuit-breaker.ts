@@ -378,26 +378,29 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** The hot path: kept free of allocations and Redis beyond what the call itself needs. */
   async #executeClosed<T>(fn: Protected<T>, signal: AbortSignal, term: Term): Promise<T> {
     const started = performance.now();
+    const inFlight = this.options.slowCallsInFlight ? this.#watchInFlight(term) : undefined;
     let value: T;
     try {
       value = await fn({ signal, probe: false });
     } catch (error) {
       const durationMs = performance.now() - started;
+      const counted = inFlight?.end() ?? false;
       const verdict = verdictOf({ error }, signal, this.options);
-      const failed = verdict === 'failure';
+      const failed = verdict === 'failure' || counted;
       this.#failureEmitter.emit({
         duration: durationMs,
         handled: failed,
         reason: { error: error as Error },
       });
-      if (failed) this.#record(term, true);
+      if (failed && !counted) this.#record(term, true);
       this.#callEmitter.emit({ outcome: failed ? 'failure' : 'success', durationMs, storeMs: 0 });
       throw error;
     }
     const durationMs = performance.now() - started;
-    if (durationMs > this.options.slowCallMs) {
+    const counted = inFlight?.end() ?? false;
+    if (counted || durationMs > this.options.slowCallMs) {
       this.#failureEmitter.emit({ duration: durationMs, handled: true, reason: { value } });
-      this.#record(term, true);
+      if (!counted) this.#record(term, true);
       this.#callEmitter.emit({ outcome: 'failure', durationMs, storeMs: 0 });
     } else {
       this.#successEmitter.emit({ duration: durationMs });
@@ -405,6 +408,24 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       this.#callEmitter.emit({ outcome: 'success', durationMs, storeMs: 0 });
     }
     return value;
+  }
+
+  /**
+   * Counts the call as a slow failure once it has been in flight for
+   * `slowCallMs`; `end()` stops the watch and says whether it was counted.
+   */
+  #watchInFlight(term: Term): { end: () => boolean } {
+    let counted = false;
+    const timer = setTimeout(() => {
+      counted = true;
+      this.#record(term, true);
+    }, this.options.slowCallMs).unref();
+    return {
+      end: () => {
+        clearTimeout(timer);
+        return counted;
+      },
+    };
   }
 
   /**

@@ -230,6 +230,30 @@ describe('the shared breaker in front of the gateway', () => {
     );
   });
 
+  it('with BREAKER_SLOW_CALLS_IN_FLIGHT, opens while the calls to a hung gateway are still waiting', async () => {
+    const r = await replica({
+      GATEWAY_TIMEOUT_MS: '3000',
+      BREAKER_SLOW_CALL_MS: '200',
+      BREAKER_SLOW_CALLS_IN_FLIGHT: 'true',
+    });
+    await gateway.setFaults({ timeoutRate: 1 });
+    let answered = 0;
+    const payments = Array.from({ length: 3 }, (_, i) =>
+      pay(r.url, `hung-${i}`).then((response) => {
+        answered += 1;
+        return response.status;
+      }),
+    );
+    await waitFor(async () => (await circuit(r.url)).state === 'open', 'the breaker to open');
+    // Opened by calls still in flight: none of the three has had its answer yet.
+    expect(answered).toBe(0);
+    const refused = await pay(r.url, 'after-hang');
+    expect(refused.status).toBe(503);
+    await gateway.setFaults(null);
+    // Each still ends on its own timeout; none is abandoned early.
+    expect(await Promise.all(payments)).toHaveLength(3);
+  });
+
   it('counts a gateway that stops answering against the breaker, and confirms those payments later instead of failing them', async () => {
     const { url } = await replica({
       GATEWAY_TIMEOUT_MS: '200',

@@ -22,4 +22,20 @@ describe('paymentsConfigSchema', () => {
       expect.stringMatching(/^INSTANCE: expected a replica id: 1 to 64 letters/),
     ]);
   });
+
+  it('refuses in-flight detection of slow calls without BREAKER_SLOW_CALL_MS', () => {
+    expect(problemsOf({ BREAKER_SLOW_CALLS_IN_FLIGHT: 'true' })).toEqual([
+      'BREAKER_SLOW_CALLS_IN_FLIGHT: expected BREAKER_SLOW_CALL_MS to be set too (the time after which a call is slow) (got "true")',
+    ]);
+    expect(
+      problemsOf({ BREAKER_SLOW_CALLS_IN_FLIGHT: 'true', BREAKER_SLOW_CALL_MS: '300' }),
+    ).toEqual([]);
+  });
+
+  it('takes a quorum from 1 to 100 replicas, 1 (none) by default', () => {
+    expect(problemsOf({ BREAKER_QUORUM: '2' })).toEqual([]);
+    expect(problemsOf({ BREAKER_QUORUM: '0' })).toEqual([
+      expect.stringMatching(/^BREAKER_QUORUM: /),
+    ]);
+  });
 });

@@ -50,6 +50,12 @@ export const paymentsConfigSchema = z
     BREAKER_MAX_OPEN_MS: env.optionalInt({ min: 100, max: 3_600_000 }),
     /** Successful gateway calls slower than this count as failures (unset: never). */
     BREAKER_SLOW_CALL_MS: env.optionalInt({ min: 1, max: 60_000 }),
+    /**
+     * `true` counts a gateway call as a slow failure the moment it has been in flight for
+     * BREAKER_SLOW_CALL_MS (which it needs), so a hang opens the breaker that long after it
+     * begins; the call itself still runs to GATEWAY_TIMEOUT_MS.
+     */
+    BREAKER_SLOW_CALLS_IN_FLIGHT: env.boolean({ default: false }),
     /** Budget of one Redis operation of the breaker; past it the breaker runs locally. */
     BREAKER_STORE_TIMEOUT_MS: env.int({ min: 1, max: 10_000, default: 100 }),
     /**
@@ -79,6 +85,14 @@ export const paymentsConfigSchema = z
         code: 'custom',
         path: ['SECONDARY_GATEWAY_URL'],
         message: 'expected a URL when FALLBACK_STRATEGY is secondary',
+      });
+    }
+    if (config.BREAKER_SLOW_CALLS_IN_FLIGHT && config.BREAKER_SLOW_CALL_MS === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BREAKER_SLOW_CALLS_IN_FLIGHT'],
+        message:
+          'expected BREAKER_SLOW_CALL_MS to be set too (the time after which a call is slow)',
       });
     }
     if (

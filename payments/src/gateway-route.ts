@@ -84,7 +84,10 @@ export async function startGatewayRoute({
     maxOpenMs: config.BREAKER_MAX_OPEN_MS ?? config.BREAKER_OPEN_MS,
     ...(config.BREAKER_SLOW_CALL_MS === undefined
       ? {}
-      : { slowCallMs: config.BREAKER_SLOW_CALL_MS }),
+      : {
+          slowCallMs: config.BREAKER_SLOW_CALL_MS,
+          slowCallsInFlight: config.BREAKER_SLOW_CALLS_IN_FLIGHT,
+        }),
     isFailure: countsAsGatewayFailure,
     // The lease outlives the longest probe (timeout plus one retry), so only a crashed prober loses it.
     probeLeaseMs: 2 * config.GATEWAY_TIMEOUT_MS + 1_000,
