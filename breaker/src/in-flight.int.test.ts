@@ -14,7 +14,9 @@ function hangingDependency() {
     call: () =>
       new Promise<string>((resolve) => {
         reached += 1;
-        waiting.push(() => { resolve('late'); });
+        waiting.push(() => {
+          resolve('late');
+        });
       }),
     heal: () => {
       for (const answer of waiting.splice(0)) answer();
