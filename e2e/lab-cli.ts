@@ -110,6 +110,20 @@ export function labCli(running: () => Stack): void {
       expect(scopedStatus.stdout).toContain('for replica not-a-running-replica only');
       const healed = await runLab(running(), ['heal']);
       expect(healed.stdout).toContain('gateway faults: healthy');
+
+      const isolated = await runLab(running(), [
+        'breaker',
+        'isolate',
+        '--for',
+        '10m',
+        '--reason',
+        'lab e2e',
+      ]);
+      expect(isolated.stdout).toMatch(
+        /^isolated until [\d:.]+ \(in (9m \d+s|10m 0s)\), then it closes by itself: lab e2e$/m,
+      );
+      expect((await runLab(running(), ['status'])).stdout).toMatch(/^isolated until .*: lab e2e$/m);
+      expect((await runLab(running(), ['breaker', 'reset'])).code).toBe(0);
     });
 
     it('sends load at a rate and prints progress and a summary', async () => {

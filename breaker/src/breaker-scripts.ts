@@ -15,7 +15,7 @@ import { RedisScript } from './redis-script';
 const PRELUDE = `
 local STATE, WINDOW, PROBE, VOTERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local CHANNEL = ARGV[1]
-local NUMBERS = {'epoch', 'version', 'writtenAt', 'incarnation', 'failures', 'calls', 'openedAt', 'halfOpenAt', 'openCount', 'changedAt', 'decidedBucket'}
+local NUMBERS = {'epoch', 'version', 'writtenAt', 'incarnation', 'failures', 'calls', 'openedAt', 'halfOpenAt', 'openCount', 'changedAt', 'decidedBucket', 'isolatedUntil'}
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -118,6 +118,7 @@ local function open(s, now, openMs, maxOpenMs, factor)
   s.state = 'open'
   s.openedAt = now
   s.halfOpenAt = now + math.floor(period)
+  s.isolatedUntil = 0
   redis.call('DEL', WINDOW, PROBE, VOTERS)
 end
 
@@ -128,6 +129,7 @@ local function close(s)
   s.openCount = 0
   s.openedAt = 0
   s.halfOpenAt = 0
+  s.isolatedUntil = 0
   redis.call('DEL', WINDOW, PROBE, VOTERS)
 end
 
@@ -340,8 +342,11 @@ return transition(s, now, 'half_open', 'probe ' .. ARGV[3])
  * An operator's decision for the whole cluster: hold the breaker open
  * (isolated), or reset it to closed with every count cleared and a new
  * term, so outcomes of calls started before the reset never count. The
- * operator's words (may be empty) travel as the message's note.
- * ARGV: channel, target (isolated|closed), note
+ * operator's words (may be empty) travel as the message's note. An
+ * isolation may be given a duration: it ends by itself at \`isolatedUntil\`
+ * (Redis time; 0 is until a reset). Isolating an isolated breaker again
+ * replaces its words and its end.
+ * ARGV: channel, target (isolated|closed), note, forMs (0: until reset)
  */
 export const FORCE = script(`
 local now = now_ms()
@@ -349,8 +354,10 @@ local s = load()
 local from = s.state
 local reason = 'reset by an operator'
 if ARGV[2] == 'isolated' then
-  if s.state == 'isolated' then return reply(s, now) end
   s.state = 'isolated'
+  local forMs = tonumber(ARGV[4]) or 0
+  s.isolatedUntil = 0
+  if forMs > 0 then s.isolatedUntil = now + forMs end
   reason = 'isolated by an operator'
   redis.call('DEL', PROBE)
 else
@@ -358,6 +365,21 @@ else
 end
 local message = commit(s, now, from, reason, false, true, ARGV[3])
 return reply(s, now, {from = message.from, reason = message.reason, note = message.note})
+`);
+
+/**
+ * Ends an isolation whose time is up, on Redis's clock: the breaker closes,
+ * every count cleared, in a new term, as a reset does. Any replica may ask
+ * (each does when its view says the time is up); only the first changes
+ * anything. ARGV: channel
+ */
+export const END_ISOLATION = script(`
+local now = now_ms()
+local s = load()
+if s.state ~= 'isolated' or s.isolatedUntil == 0 or now < s.isolatedUntil then return reply(s, now) end
+close(s)
+local message = commit(s, now, 'isolated', 'isolation expired', false, true)
+return reply(s, now, {from = message.from, reason = message.reason})
 `);
 
 /** Every script, for loading them when a connection opens. */
@@ -368,4 +390,5 @@ export const ALL_SCRIPTS = [
   ACQUIRE_PROBE,
   RELEASE_PROBE,
   FORCE,
+  END_ISOLATION,
 ];

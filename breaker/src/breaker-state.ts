@@ -45,6 +45,8 @@ export interface SharedBreakerState {
   changedAt: number;
   /** Rate mode: the last window bucket decided (bucket number = Redis time / bucket length). */
   decidedBucket: number;
+  /** Isolated for a time: when the isolation ends by itself (Redis time); 0 otherwise. */
+  isolatedUntil: number;
   /** While half-open: when the current probe's lease expires (0 when none is held). */
   probeLeaseUntil: number;
   /** While half-open: the token of the caller holding the lease ('' when none). */
@@ -64,6 +66,7 @@ export const INITIAL_STATE: SharedBreakerState = {
   openCount: 0,
   changedAt: 0,
   decidedBucket: 0,
+  isolatedUntil: 0,
   probeLeaseUntil: 0,
   probeOwner: '',
 };
@@ -112,6 +115,7 @@ const NUMBER_FIELDS = [
   'openCount',
   'changedAt',
   'decidedBucket',
+  'isolatedUntil',
   'probeLeaseUntil',
 ] as const;
 

@@ -125,9 +125,21 @@ export interface BreakerStore {
   ): Promise<ScriptReply>;
   /**
    * An operator's decision: isolated holds it open; closed resets it, in a new
-   * term. `note`, the operator's words, travels with the announcement.
+   * term. `note`, the operator's words, travels with the announcement. An
+   * isolation with `forMs` ends by itself that long after (store time; see
+   * {@link BreakerStore.endIsolation}); isolating again replaces words and end.
    */
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', note?: string): Promise<ScriptReply>;
+  force(
+    keys: BreakerKeys,
+    target: 'isolated' | 'closed',
+    note?: string,
+    forMs?: number,
+  ): Promise<ScriptReply>;
+  /**
+   * Closes an isolation whose end has come on the store's clock, as a reset
+   * does (reason `isolation expired`); changes nothing otherwise.
+   */
+  endIsolation(keys: BreakerKeys): Promise<ScriptReply>;
   /** Ends every subscription and releases the store's resources. */
   close(): Promise<void>;
 }

@@ -133,6 +133,22 @@ describe('the local breaker', () => {
     expect(subject.openUntil() - subject.now()).toBe(400);
   });
 
+  it('ends an isolation it started from once its end has come, as Redis would', async () => {
+    const subject = localSubject(
+      { mode: 'consecutive', threshold: 3 },
+      { state: 'isolated', halfOpenAt: 0, openCount: 0, failures: 0, isolatedUntil: 1_000_500 },
+    );
+    const reasons: string[] = [];
+    subject.breaker.onTransition(({ reason }) => reasons.push(reason));
+    await subject.wait(499);
+    expect(subject.state).toBe('isolated');
+    expect(subject.breaker.isolatedUntil).toBe(1_000_500);
+    await subject.wait(1);
+    expect(subject.state).toBe('closed');
+    expect(reasons).toEqual(['isolation expired']);
+    expect(subject.breaker.isolatedUntil).toBe(0);
+  });
+
   it('treats a call that outlived slowCallMs as a failure, and returns its value', async () => {
     const breaker = new LocalBreaker({
       trip: strategyFor({ mode: 'consecutive', threshold: 1 }),

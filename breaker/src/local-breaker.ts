@@ -26,6 +26,8 @@ export interface LocalStart {
   halfOpenAt: number;
   openCount: number;
   failures: number;
+  /** Isolated for a time: when the isolation ends by itself (0: until a reset). */
+  isolatedUntil?: number;
 }
 
 export interface LocalTransition {
@@ -59,6 +61,7 @@ export class LocalBreaker {
   readonly #counter: TripCounter;
   #openCount: number;
   #halfOpenAt: number;
+  #isolatedUntil: number;
   /** Half-open: whether the probe is running (else the next call probes). */
   #probing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -72,6 +75,7 @@ export class LocalBreaker {
     this.#state = start.state;
     this.#halfOpenAt = start.halfOpenAt;
     this.#openCount = start.openCount;
+    this.#isolatedUntil = start.isolatedUntil ?? 0;
     this.#counter = options.trip.createCounter(
       options.now,
       start.state === 'closed' ? start.failures : 0,
@@ -100,6 +104,11 @@ export class LocalBreaker {
 
   get halfOpenAt(): number {
     return this.#halfOpenAt;
+  }
+
+  /** While isolated for a time: when it ends (0: until a reset). */
+  get isolatedUntil(): number {
+    return this.#isolatedUntil;
   }
 
   /**
@@ -152,6 +161,7 @@ export class LocalBreaker {
 
   /** Holds the breaker open until {@link LocalBreaker.reset}. */
   isolate(): void {
+    this.#isolatedUntil = 0;
     if (this.#state !== 'isolated') this.#move('isolated', 'isolated by an operator');
   }
 
@@ -186,8 +196,17 @@ export class LocalBreaker {
     }
   }
 
-  /** Lets the counter decide what time alone decides (windows that ended). */
+  /** Lets the counter decide what time alone decides (windows that ended), and ends an isolation whose time is up. */
   #decide(): void {
+    if (
+      this.#state === 'isolated' &&
+      this.#isolatedUntil > 0 &&
+      this.options.now() >= this.#isolatedUntil
+    ) {
+      this.#close();
+      this.#move('closed', 'isolation expired');
+      return;
+    }
     if (this.#state !== 'closed') return;
     const reason = this.#counter.decide();
     if (reason) this.#open(reason);
@@ -216,6 +235,7 @@ export class LocalBreaker {
   }
 
   #close(): void {
+    this.#isolatedUntil = 0;
     this.#counter.cleared();
     this.#openCount = 0;
     this.#halfOpenAt = 0;

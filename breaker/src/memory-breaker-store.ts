@@ -263,14 +263,19 @@ export class MemoryBreakerStore implements BreakerStore {
     });
   }
 
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', note = ''): Promise<ScriptReply> {
+  force(
+    keys: BreakerKeys,
+    target: 'isolated' | 'closed',
+    note = '',
+    forMs = 0,
+  ): Promise<ScriptReply> {
     return this.#run(keys, (now) => {
       const s = this.#load(keys);
       const from = s.state;
       let reason: StoreReason = 'reset by an operator';
       if (target === 'isolated') {
-        if (s.state === 'isolated') return this.#reply(keys, s, now);
         s.state = 'isolated';
+        s.isolatedUntil = forMs > 0 ? now + Math.ceil(forMs) : 0;
         reason = 'isolated by an operator';
         this.#leases.delete(keys.probe);
       } else {
@@ -278,6 +283,16 @@ export class MemoryBreakerStore implements BreakerStore {
       }
       const message = this.#commit(keys, s, now, from, reason, { newTerm: true, note });
       return this.#reply(keys, s, now, transitionOf(message));
+    });
+  }
+
+  endIsolation(keys: BreakerKeys): Promise<ScriptReply> {
+    return this.#run(keys, (now) => {
+      const s = this.#load(keys);
+      if (s.state !== 'isolated' || s.isolatedUntil === 0 || now < s.isolatedUntil)
+        return this.#reply(keys, s, now);
+      this.#close(keys, s);
+      return this.#transitionInNewTerm(keys, s, now, 'isolated', 'isolation expired');
     });
   }
 
@@ -379,6 +394,17 @@ export class MemoryBreakerStore implements BreakerStore {
     return message;
   }
 
+  #transitionInNewTerm(
+    keys: BreakerKeys,
+    s: Stored,
+    now: number,
+    from: BreakerStateName,
+    reason: StoreReason,
+  ): ScriptReply {
+    const message = this.#commit(keys, s, now, from, reason, { newTerm: true });
+    return this.#reply(keys, s, now, transitionOf(message));
+  }
+
   #transition(
     keys: BreakerKeys,
     s: Stored,
@@ -415,6 +441,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s.state = 'open';
     s.openedAt = now;
     s.halfOpenAt = now + Math.floor(period);
+    s.isolatedUntil = 0;
     this.#windows.delete(keys.window);
     this.#leases.delete(keys.probe);
     this.#voters.delete(keys.voters);
@@ -427,6 +454,7 @@ export class MemoryBreakerStore implements BreakerStore {
     s.openCount = 0;
     s.openedAt = 0;
     s.halfOpenAt = 0;
+    s.isolatedUntil = 0;
     this.#windows.delete(keys.window);
     this.#leases.delete(keys.probe);
     this.#voters.delete(keys.voters);

@@ -5,6 +5,7 @@ import type { ConsecutiveTrip, OpenSettings, QuorumVote, RateTrip } from './brea
 import {
   ACQUIRE_PROBE,
   ALL_SCRIPTS,
+  END_ISOLATION,
   FORCE,
   READ,
   RECORD_CONSECUTIVE,
@@ -442,8 +443,17 @@ export class RedisBreakerStore implements BreakerStore {
     ]);
   }
 
-  force(keys: BreakerKeys, target: 'isolated' | 'closed', note = ''): Promise<ScriptReply> {
-    return this.#run(FORCE, keys, [target, note]);
+  force(
+    keys: BreakerKeys,
+    target: 'isolated' | 'closed',
+    note = '',
+    forMs = 0,
+  ): Promise<ScriptReply> {
+    return this.#run(FORCE, keys, [target, note, Math.ceil(forMs)]);
+  }
+
+  endIsolation(keys: BreakerKeys): Promise<ScriptReply> {
+    return this.#run(END_ISOLATION, keys, []);
   }
 
   async close(): Promise<void> {

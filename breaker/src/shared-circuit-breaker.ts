@@ -8,6 +8,7 @@ import {
   type ISuccessEvent,
 } from 'cockatiel';
 import { breakerKeys, type BreakerKeys } from './breaker-keys';
+import { periodMs } from './checks';
 import {
   resolveOptions,
   type ResolvedOptions,
@@ -110,6 +111,8 @@ export interface BreakerSnapshot {
   localView: SharedBreakerState;
   /** This replica's estimate of (Redis clock − local clock). */
   clockOffsetMs: number;
+  /** While isolated: when it ends by itself (null: until a reset), and the operator's words. */
+  isolation: { until: string | null; reason: string | null } | null;
 }
 
 /** The function a breaker protects: it gets the call's signal and whether it is the probe. */
@@ -205,6 +208,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   #switches = 0;
   #acquiringProbe = false;
   #syncTimer: NodeJS.Timeout | undefined;
+  /** While isolated for a time: asks the store to end it once the time is up. */
+  #isolationTimer: NodeJS.Timeout | undefined;
+  /** While isolated: the operator's words, as the store last gave them. */
+  #isolationNote: string | undefined;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
 
@@ -310,9 +317,16 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     }
   }
 
-  /** Holds the breaker open on every replica until {@link SharedCircuitBreaker.reset}. Fails if Redis cannot be reached. */
-  async isolate(note?: string): Promise<void> {
-    await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', note));
+  /**
+   * Holds the breaker open on every replica until {@link SharedCircuitBreaker.reset},
+   * or for `forMs`: then it closes by itself, as a reset does (decided on
+   * Redis's clock; reason `isolation expired`). `note`, the operator's words,
+   * is shown with it. Isolating again replaces the words and the end. Fails
+   * if Redis cannot be reached.
+   */
+  async isolate(note?: string, forMs?: number): Promise<void> {
+    if (forMs !== undefined) periodMs('forMs', forMs);
+    await this.#guardedStoreCall(() => this.store.force(this.keys, 'isolated', note, forMs));
   }
 
   /**
@@ -347,6 +361,15 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       openMs: this.options.open.openMs,
       localView: { ...view },
       clockOffsetMs: Math.round(this.#clock.offsetMs),
+      isolation:
+        this.#effective === 'isolated'
+          ? {
+              until: isoOrNull(
+                this.#storeUp ? view.isolatedUntil : (this.#local?.isolatedUntil ?? 0),
+              ),
+              reason: this.#isolationNote ?? null,
+            }
+          : null,
     };
   }
 
@@ -369,6 +392,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     this.#disposed = true;
     this.#subscribed = false;
     clearTimeout(this.#syncTimer);
+    clearTimeout(this.#isolationTimer);
     this.#unsubscribe?.();
     this.#reporter.dispose();
     this.#local?.dispose();
@@ -623,6 +647,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const previous = this.#view;
     if (!wentBack && isStale(state, previous)) return;
     this.#view = state;
+    if (state.state !== 'isolated') this.#isolationNote = undefined;
+    else if (note !== undefined || state.epoch !== previous.epoch) this.#isolationNote = note;
+    this.#scheduleIsolationEnd();
     // Calls that started on the empty state count in the incarnation it became, and no other.
     if (previous.incarnation === 0) this.#grewInto.set(previous, state.incarnation || -1);
     this.#reporter.termChanged(termOf(state));
@@ -634,6 +661,28 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     if (this.#guard && newTerm) this.#guard = this.#newGuard();
     if (this.#storeUp)
       this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local', note);
+  }
+
+  /** While the view is isolated for a time, asks the store to end it when the time is up. */
+  #scheduleIsolationEnd(retryMs = 0): void {
+    clearTimeout(this.#isolationTimer);
+    this.#isolationTimer = undefined;
+    const { state, isolatedUntil } = this.#view;
+    if (this.#disposed || state !== 'isolated' || isolatedUntil === 0) return;
+    // The estimate of Redis's clock may run early: the store decides, and says if it is too soon.
+    const delayMs = Math.max(retryMs, isolatedUntil - this.#clock.now() + 1);
+    this.#isolationTimer = setTimeout(() => {
+      this.#isolationTimer = undefined;
+      if (!this.#storeUp) return;
+      this.#storeCall(() => this.store.endIsolation(this.keys)).then(
+        () => {
+          this.#scheduleIsolationEnd(50);
+        },
+        (error: unknown) => {
+          this.#storeFailed(error);
+        },
+      );
+    }, delayMs).unref();
   }
 
   async #sync(): Promise<void> {
@@ -700,6 +749,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
         halfOpenAt: view.halfOpenAt,
         openCount: view.openCount,
         failures: view.failures,
+        isolatedUntil: view.isolatedUntil,
       },
     );
     local.onTransition(({ reason }) => {

@@ -174,8 +174,12 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
       });
       expect(isolated.state).toMatchObject({ state: 'isolated', probeOwner: '' });
       expect((await store.acquireProbe(keys, 'anyone', 5_000)).granted).toBe(false);
+      // Isolating again replaces the words (and the end): no transition, a new term.
       const again = await store.force(keys, 'isolated', 'again');
-      expect(again.state.version).toBe(isolated.state.version);
+      expect(again).toMatchObject({ reason: 'isolated by an operator', note: 'again' });
+      expect(again.from).toBeUndefined();
+      expect(again.state).toMatchObject({ state: 'isolated', isolatedUntil: 0 });
+      expect(again.state.epoch).toBe(isolated.state.epoch + 1);
 
       const reset = await store.force(keys, 'closed', 'back');
       expect(reset).toMatchObject({
@@ -236,6 +240,40 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
       }
       expect(decided).toMatchObject({ from: 'closed', reason: 'failure rate reached' });
       expect(decided.state).toMatchObject({ state: 'open', openCount: 1, calls: 5, failures: 4 });
+    });
+
+    it('ends an isolation given a duration once it is up on its own clock, and not before', async () => {
+      const isolated = await store.force(keys, 'isolated', 'deploying the gateway', 150);
+      expect(isolated.state.isolatedUntil).toBe(isolated.now + 150);
+      const early = await store.endIsolation(keys);
+      // Asked before the end (on the store's clock): nothing changes.
+      if (early.now < isolated.state.isolatedUntil) {
+        expect(early.state).toMatchObject({ state: 'isolated', version: isolated.state.version });
+      }
+      await sleep(200);
+      const ended = await store.endIsolation(keys);
+      expect(ended).toMatchObject({ from: 'isolated', reason: 'isolation expired' });
+      expect(ended.state).toMatchObject({ state: 'closed', isolatedUntil: 0, failures: 0 });
+      expect(ended.state.epoch).toBeGreaterThan(isolated.state.epoch);
+      // Asked again (another replica's timer): nothing more.
+      const again = await store.endIsolation(keys);
+      expect(again.state.version).toBe(ended.state.version);
+      expect(again.from).toBeUndefined();
+    });
+
+    it('never ends an isolation without a duration, nor one an operator renewed', async () => {
+      await store.force(keys, 'isolated', 'until further notice');
+      await sleep(20);
+      expect((await store.endIsolation(keys)).state.state).toBe('isolated');
+      await store.force(keys, 'isolated', 'short', 50);
+      const renewed = await store.force(keys, 'isolated', 'longer', 60_000);
+      await sleep(80);
+      const asked = await store.endIsolation(keys);
+      expect(asked.state).toMatchObject({
+        state: 'isolated',
+        isolatedUntil: renewed.state.isolatedUntil,
+      });
+      expect(asked.note).toBe('longer');
     });
 
     describe('with a quorum of 2 replicas', () => {

@@ -17,6 +17,8 @@ export const STORE_REASONS = [
   'probe abandoned',
   'isolated by an operator',
   'reset by an operator',
+  /** An isolation given a duration reached its end (Redis time): closed, as by a reset. */
+  'isolation expired',
   /** Counts changed, the state did not (consecutive failures recorded). */
   'outcomes recorded',
   /** Counts changed, the state did not (a rate window decided). */

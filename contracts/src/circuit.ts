@@ -40,19 +40,41 @@ export const circuitViewSchema = z.object({
   openCount: z.number(),
   openMs: z.number(),
   clockOffsetMs: z.number(),
+  /** While isolated: when the isolation ends by itself (null: until a reset), and why. */
+  isolation: z.object({ until: nullableTimestamp, reason: z.string().nullable() }).nullable(),
   redis: sharedStateSchema.nullable(),
 });
 
 export type CircuitView = z.output<typeof circuitViewSchema>;
 
-/** `POST /payments/circuit/isolate` and `/reset`: an optional reason, logged with the transition. */
+const reasonSchema = z
+  .string({ error: 'expected the reason as a string' })
+  .min(1, 'expected a non-empty reason')
+  .max(200, 'expected at most 200 characters')
+  .optional();
+
+/** The longest timed isolation: a week. Longer is "until a reset". */
+export const MAX_ISOLATION_MS = 7 * 24 * 3_600_000;
+
+/** `POST /payments/circuit/reset`: an optional reason, logged with the transition. */
 export const circuitActionSchema = bodyObject(
+  { reason: reasonSchema },
+  'expected a JSON object with an optional reason',
+).optional();
+
+/**
+ * `POST /payments/circuit/isolate`: an optional reason, shown while isolated,
+ * and an optional `forMs` after which the breaker closes by itself.
+ */
+export const circuitIsolateSchema = bodyObject(
   {
-    reason: z
-      .string({ error: 'expected the reason as a string' })
-      .min(1, 'expected a non-empty reason')
-      .max(200, 'expected at most 200 characters')
+    reason: reasonSchema,
+    forMs: z
+      .number({ error: 'expected forMs as whole milliseconds' })
+      .int('expected forMs as whole milliseconds')
+      .min(1_000, 'expected forMs of at least 1000 (one second)')
+      .max(MAX_ISOLATION_MS, `expected forMs of at most ${MAX_ISOLATION_MS} (a week)`)
       .optional(),
   },
-  'expected a JSON object with an optional reason',
+  'expected a JSON object with an optional reason and forMs',
 ).optional();

@@ -18,7 +18,9 @@ export {
 export {
   BREAKER_STATES,
   type BreakerState,
+  MAX_ISOLATION_MS,
   circuitActionSchema,
+  circuitIsolateSchema,
   type CircuitView,
   circuitViewSchema,
   sharedStateSchema,

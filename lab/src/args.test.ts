@@ -8,7 +8,7 @@ describe('lab arguments', () => {
     expect(parseDuration('--duration', '2m')).toBe(120_000);
     expect(parseDuration('--duration', '1.5')).toBe(1_500);
     expect(() => parseDuration('--duration', 'soon')).toThrow(
-      new LabError('--duration: expected a duration such as 30s, 2m or 500ms (got "soon")'),
+      new LabError('--duration: expected a duration such as 30s, 2m, 1h or 500ms (got "soon")'),
     );
     expect(() => parseDuration('--duration', '0s')).toThrow('expected a duration above zero');
   });

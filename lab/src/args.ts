@@ -95,15 +95,16 @@ export function endpointsFrom(
 }
 
 /** `30s`, `2m`, `500ms`, or a bare number of seconds. */
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
 export function parseDuration(name: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match)
     throw new LabError(
-      `${name}: expected a duration such as 30s, 2m or 500ms (got ${JSON.stringify(value)})`,
+      `${name}: expected a duration such as 30s, 2m, 1h or 500ms (got ${JSON.stringify(value)})`,
     );
   const amount = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const ms = unit === 'ms' ? amount : unit === 's' ? amount * 1_000 : amount * 60_000;
+  const ms = amount * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
   if (ms <= 0)
     throw new LabError(`${name}: expected a duration above zero (got ${JSON.stringify(value)})`);
   return ms;

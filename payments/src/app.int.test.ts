@@ -359,6 +359,51 @@ describe('the shared breaker in front of the gateway', () => {
     await waitFor(async () => (await circuit(a.url)).state === 'closed', 'a to see the reset');
     expect((await pay(a.url, 'after-reset')).status).toBe(201);
   });
+
+  it('isolates for a time with a reason, shown by every replica, and closes by itself', async () => {
+    const [a, b] = [await replica({}, 'r1'), await replica({}, 'r2')];
+    const post = (url: string, action: string, body: unknown) =>
+      fetch(`${url}/payments/circuit/${action}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+    for (const [action, body, message] of [
+      ['isolate', { forMs: 500 }, 'forMs: expected forMs of at least 1000 (one second)'],
+      ['isolate', { forMs: '5m' }, 'forMs: expected forMs as whole milliseconds'],
+      ['reset', { forMs: 1000 }, 'unknown field "forMs" (expected only reason)'],
+    ] as const) {
+      const refused = await post(a.url, action, body);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        error: 'invalid_request',
+        message: expect.stringContaining(message),
+      });
+    }
+    expect(await circuit(a.url)).toMatchObject({ state: 'closed', isolation: null });
+
+    const isolated = await post(a.url, 'isolate', { reason: 'gateway deploy', forMs: 1_000 });
+    expect(isolated.status).toBe(200);
+    const view = (await isolated.json()) as { isolation: unknown };
+    expect(view).toMatchObject({
+      state: 'isolated',
+      isolation: { reason: 'gateway deploy', until: expect.any(String) },
+    });
+    await waitFor(async () => (await circuit(b.url)).state === 'isolated', 'b isolated');
+    expect((await circuit(b.url)).isolation).toEqual(view.isolation);
+    expect((await pay(b.url, 'during-isolation')).status).toBe(503);
+
+    // Nobody resets it: the time runs out on Redis's clock and every replica closes.
+    await waitFor(
+      async () =>
+        (await Promise.all([a, b].map((r) => circuit(r.url)))).every((c) => c.state === 'closed'),
+      'the isolation to end by itself',
+    );
+    expect((await pay(b.url, 'after-isolation')).status).toBe(201);
+  });
 });
 
 describe('breaker settings', () => {

@@ -1,4 +1,4 @@
-import { circuitActionSchema, type CircuitView } from '@cb-lab/contracts';
+import { circuitActionSchema, circuitIsolateSchema, type CircuitView } from '@cb-lab/contracts';
 import { HttpError, parseInput, requireAdminToken } from '@cb-lab/shared';
 import { Router, type RequestHandler } from 'express';
 import { isBreakerDisabled, type GatewayBreaker } from './gateway-breaker';
@@ -6,7 +6,8 @@ import { isBreakerDisabled, type GatewayBreaker } from './gateway-breaker';
 /**
  * `GET /payments/circuit`: the breaker as this replica enforces it, its
  * local view, and the shared state read from Redis now. Admin calls isolate
- * (force open) or reset the breaker for the whole cluster.
+ * (force open; `{"reason", "forMs"}`: until a reset, or that long) or reset
+ * the breaker for the whole cluster.
  */
 export function circuitRouter(breaker: GatewayBreaker, adminToken: string): Router {
   const router = Router();
@@ -24,9 +25,15 @@ export function circuitRouter(breaker: GatewayBreaker, adminToken: string): Rout
   const change =
     (action: 'isolate' | 'reset'): RequestHandler =>
     async (req, res) => {
-      const reason = parseInput(circuitActionSchema, req.body)?.reason;
+      // Validated before anything changes: a refused body leaves the breaker as it was.
+      const isolation =
+        action === 'isolate' ? parseInput(circuitIsolateSchema, req.body) : undefined;
+      const reason =
+        action === 'isolate'
+          ? isolation?.reason
+          : parseInput(circuitActionSchema, req.body)?.reason;
       try {
-        if (action === 'isolate') await breaker.isolate(reason);
+        if (action === 'isolate') await breaker.isolate(reason, isolation?.forMs);
         else await breaker.reset(reason);
       } catch (error) {
         if (isBreakerDisabled(error)) throw new HttpError(409, 'breaker_disabled', error.message);

@@ -13,7 +13,8 @@ export interface GatewayBreaker extends IPolicy {
   retryAfterSeconds(): number;
   /** The shared state as Redis holds it now; null for a breaker that takes no part in it. */
   readShared(): Promise<SharedBreakerState | null>;
-  isolate(note?: string): Promise<void>;
+  /** Isolates the cluster until a reset, or for `forMs`. */
+  isolate(note?: string, forMs?: number): Promise<void>;
   reset(note?: string): Promise<void>;
   flush(): Promise<void>;
   dispose(): void;

@@ -1,5 +1,5 @@
 import { LabError } from '../stack';
-import { scopeOf } from './fault';
+import { isolationMs, scopeOf } from './fault';
 
 describe('the scope of lab fault', () => {
   it('is every caller when neither --replica nor --share is given', () => {
@@ -25,5 +25,17 @@ describe('the scope of lab fault', () => {
   ])('refuses %s with a clear message', (_what, replicas, share, message) => {
     expect(() => scopeOf(replicas, share)).toThrow(LabError);
     expect(() => scopeOf(replicas, share)).toThrow(message);
+  });
+});
+
+describe('lab breaker isolate --for', () => {
+  it('takes a duration from one second to a week', () => {
+    expect(isolationMs('5m')).toBe(300_000);
+    expect(isolationMs('1s')).toBe(1_000);
+    expect(isolationMs('7d')).toBe(7 * 86_400_000);
+  });
+
+  it.each(['500ms', '8d', 'soon'])('refuses %s with a clear message', (text) => {
+    expect(() => isolationMs(text)).toThrow(LabError);
   });
 });

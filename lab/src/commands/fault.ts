@@ -1,6 +1,7 @@
 import {
   callerIdSchema,
   circuitViewSchema,
+  MAX_ISOLATION_MS,
   faultsSchema,
   scenarioStatusSchema,
   type FaultScope,
@@ -9,7 +10,7 @@ import {
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command } from '../command';
 import { callJson, LabError } from '../stack';
-import { describeFaults, readCallers } from './status';
+import { describeFaults, describeIsolation, readCallers } from './status';
 
 export const faultCommand: Command = {
   name: 'fault',
@@ -143,22 +144,30 @@ ${ENDPOINT_HELP}`,
 export const breakerCommand: Command = {
   name: 'breaker',
   summary: 'isolate (force open) or reset the breaker for the whole cluster',
-  help: `Usage: npm run lab -- breaker isolate|reset [--reason TEXT] [options]
+  help: `Usage: npm run lab -- breaker isolate|reset [--for D] [--reason TEXT] [options]
 
-  isolate   holds the breaker open on every payments replica until reset
+  isolate   holds the breaker open on every payments replica until reset,
+            or for --for (e.g. 5m): then it closes by itself
   reset     closes it on every replica and clears every count
+
+  --for D        isolate only: how long, from 1s to 7d (e.g. 90s, 5m, 2h)
+  --reason TEXT  why: shown by lab status and /payments/circuit while isolated
 ${ENDPOINT_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(
       'breaker',
       argv,
-      { reason: { type: 'string' } },
+      { reason: { type: 'string' }, for: { type: 'string' } },
       { min: 1, max: 1 },
     );
     const [action] = positionals;
     if (action !== 'isolate' && action !== 'reset') {
       throw new LabError('expected isolate or reset. See: npm run lab -- breaker --help');
     }
+    if (values.for !== undefined && action !== 'isolate') {
+      throw new LabError('--for applies to isolate only. See: npm run lab -- breaker --help');
+    }
+    const forMs = values.for === undefined ? undefined : isolationMs(values.for);
     const endpoints = endpointsFrom(values);
     const url = endpoints.payments[0];
     if (url === undefined) throw new LabError('breaker: no payments replica given');
@@ -168,12 +177,25 @@ ${ENDPOINT_HELP}`,
       circuitViewSchema,
       {
         method: 'POST',
-        body: JSON.stringify(values.reason === undefined ? {} : { reason: values.reason }),
+        body: JSON.stringify({
+          ...(values.reason === undefined ? {} : { reason: values.reason }),
+          ...(forMs === undefined ? {} : { forMs }),
+        }),
         token: endpoints.adminToken,
       },
     );
     stdout.line(
       `breaker ${action === 'isolate' ? 'isolated' : 'reset'} for the cluster (replica ${view.replica} now ${view.state})`,
     );
+    if (view.isolation !== null) stdout.line(describeIsolation(view.isolation));
   },
 };
+
+/** `--for` as whole milliseconds, within what payments accepts. */
+export function isolationMs(text: string): number {
+  const ms = Math.round(parseDuration('--for', text));
+  if (ms < 1_000 || ms > MAX_ISOLATION_MS) {
+    throw new LabError(`--for: expected a duration from 1s to 7d (got ${JSON.stringify(text)})`);
+  }
+  return ms;
+}

@@ -1,5 +1,11 @@
 import { HEALTHY } from '@cb-lab/contracts';
-import { describeFaults, describeTopology, type CircuitView, type GatewayFaults } from './status';
+import {
+  describeFaults,
+  describeIsolation,
+  describeTopology,
+  type CircuitView,
+  type GatewayFaults,
+} from './status';
 
 const view = (
   storeServer: string | null,
@@ -20,6 +26,7 @@ const view = (
   openCount: 0,
   openMs: 10_000,
   clockOffsetMs: 0,
+  isolation: null,
   redis: null,
 });
 
@@ -76,5 +83,21 @@ describe('the gateway faults line of lab status', () => {
 
   it('calls a scoped set of faults that injects nothing healthy', () => {
     expect(describeFaults(faults({ scope: { replicas: ['p-1'] } }))).toBe('healthy');
+  });
+});
+
+describe('the isolation line of lab status', () => {
+  const now = Date.parse('2026-12-03T14:00:00.000Z');
+
+  it('says until when, how long is left, and why', () => {
+    expect(
+      describeIsolation({ until: '2026-12-03T14:04:59.000Z', reason: 'gateway deploy' }, now),
+    ).toBe('isolated until 14:04:59.000 (in 4m 59s), then it closes by itself: gateway deploy');
+  });
+
+  it('says when it lasts until a reset, and when no reason was given', () => {
+    expect(describeIsolation({ until: null, reason: null }, now)).toBe(
+      'isolated until a reset: no reason given',
+    );
   });
 });

@@ -105,8 +105,31 @@ export async function printStatus(endpoints: StackEndpoints, out: Output): Promi
       ? `as Redis holds it: ${shared.state}, ${shared.failures} failures, epoch ${shared.epoch}, opened ${shared.openCount} time(s) since it last closed`
       : 'as Redis holds it: unknown (no replica can reach Redis)',
   );
+  const isolation = circuits.find((c) => c.isolation !== null)?.isolation;
+  if (isolation) out.line(describeIsolation(isolation));
   out.line(describeTopology(circuits));
   out.line(`gateway faults: ${describeFaults(faults, callers)}`);
+}
+
+/** `isolated until 14:05:00.000 (in 4m 59s): gateway deploy`, or until a reset. */
+export function describeIsolation(
+  isolation: NonNullable<CircuitView['isolation']>,
+  now = Date.now(),
+): string {
+  const until =
+    isolation.until === null
+      ? 'isolated until a reset'
+      : `isolated until ${time(isolation.until)} (in ${inWords(Date.parse(isolation.until) - now)}), then it closes by itself`;
+  return `${until}: ${isolation.reason ?? 'no reason given'}`;
+}
+
+/** A duration in whole units: `4m 59s`, `2h 0m`, `12s`. */
+function inWords(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1_000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }
 
 /** `Redis: sentinel; the breaker's state is on 172.18.0.6:6379`, or where replicas disagree. */
