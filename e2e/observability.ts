@@ -1,5 +1,10 @@
 import { waitFor, type Stack } from '@cb-lab/testing';
-import { defaultVariableValues, labDashboards, panelQueries } from '@cb-lab/grafana';
+import {
+  annotationQueries,
+  defaultVariableValues,
+  labDashboards,
+  panelQueries,
+} from '@cb-lab/grafana';
 
 interface RangeSeries {
   metric: Record<string, string>;
@@ -77,11 +82,17 @@ export function observability(running: () => Stack): void {
       await sleep(11_000);
     });
 
-    it('answers every query of every dashboard panel with data from the real stack', async () => {
+    it('answers every query of every dashboard panel and annotation with data from the real stack', async () => {
       const empty: string[] = [];
       let checked = 0;
       for (const { dashboard } of labDashboards()) {
-        for (const query of panelQueries(dashboard, defaultVariableValues(dashboard), '1m')) {
+        const values = defaultVariableValues(dashboard);
+        // The annotations too: the outage's transitions must each leave a mark.
+        const queries = [
+          ...panelQueries(dashboard, values, '1m'),
+          ...annotationQueries(dashboard, values),
+        ];
+        for (const query of queries) {
           const result = await rangeQuery(query.expr);
           checked += 1;
           if (result.length === 0)

@@ -13,7 +13,15 @@ interface BreakerMetricSet {
   duration: Histogram<'breaker' | 'outcome'>;
   storeUp: Gauge<'breaker'>;
   storeSwitches: Counter<'breaker'>;
+  storeRoundTrip: Histogram<'breaker'>;
+  /** Per breaker: reads its state at scrape time, for the gauges below. */
+  watched: Map<string, SharedCircuitBreaker>;
 }
+
+/** Store round trips, from 0.25 ms to 1 s: a healthy local Redis answers in well under 1 ms. */
+const ROUND_TRIP_BUCKETS_SECONDS = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
 
 /** Call durations, from 1 ms to 10 s (the lab's HTTP metrics use the same buckets). */
 const DURATION_BUCKETS_SECONDS = [
@@ -30,6 +38,7 @@ function metricSet(registry: Registry): BreakerMetricSet {
   let set = sets.get(registry);
   if (set) return set;
   const registers = [registry];
+  const watched = new Map<string, SharedCircuitBreaker>();
   set = {
     state: new Gauge({
       name: 'circuit_breaker_state',
@@ -72,9 +81,90 @@ function metricSet(registry: Registry): BreakerMetricSet {
       labelNames: ['breaker'] as const,
       registers,
     }),
+    storeRoundTrip: new Histogram({
+      name: 'circuit_breaker_store_round_trip_seconds',
+      help: 'Round trip of the store operations that answered (reads, outcome writes, probe leases).',
+      labelNames: ['breaker'] as const,
+      buckets: ROUND_TRIP_BUCKETS_SECONDS,
+      registers,
+    }),
+    watched,
   };
+  scrapeGauges(registers, watched);
   sets.set(registry, set);
   return set;
+}
+
+/**
+ * Gauges read from each breaker when Prometheus scrapes: what lasts less than
+ * a scrape (a probe lease) or only shows over time (a replica falling behind).
+ */
+function scrapeGauges(registers: Registry[], watched: Map<string, SharedCircuitBreaker>): void {
+  new Gauge({
+    name: 'circuit_breaker_probe_lease_expiry_seconds',
+    help:
+      'When the half-open probe lease ends (Unix seconds, Redis time) and the replica holding it ' +
+      '(holder), as this replica knows; 0 and holder="none" while no lease is held.',
+    labelNames: ['breaker', 'holder'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, breaker] of watched) {
+        const { probeOwner, probeLeaseUntil, state } = breaker.snapshot().localView;
+        const held = state === 'half_open' && probeOwner !== '';
+        this.set(
+          { breaker: name, holder: held ? (probeOwner.split('#')[0] ?? probeOwner) : 'none' },
+          held ? probeLeaseUntil / 1_000 : 0,
+        );
+      }
+    },
+  });
+  new Gauge({
+    name: 'circuit_breaker_store_sync_age_seconds',
+    help: 'Seconds since a store operation last answered this replica (its distance from Redis in time).',
+    labelNames: ['breaker'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, breaker] of watched) {
+        const at = breaker.snapshot().lastStoreReplyAt;
+        if (at !== null) this.set({ breaker: name }, (Date.now() - Date.parse(at)) / 1_000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'circuit_breaker_view_epochs_behind',
+    help:
+      "Transitions this replica's view had missed when its last periodic read of Redis caught " +
+      'them (0: pub/sub kept it in step).',
+    labelNames: ['breaker'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, breaker] of watched)
+        this.set({ breaker: name }, breaker.snapshot().epochsBehind);
+    },
+  });
+  new Gauge({
+    name: 'circuit_breaker_isolated_until_seconds',
+    help:
+      'While isolated: when the isolation ends by itself (Unix seconds, Redis time; +Inf: until ' +
+      'a reset) and the reason given; 0 with reason="" while not isolated.',
+    labelNames: ['breaker', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [name, breaker] of watched) {
+        const { isolation } = breaker.snapshot();
+        if (isolation === null) this.set({ breaker: name, reason: '' }, 0);
+        else
+          this.set(
+            { breaker: name, reason: isolation.reason ?? '' },
+            isolation.until === null ? Infinity : Date.parse(isolation.until) / 1_000,
+          );
+      }
+    },
+  });
 }
 
 /**
@@ -119,4 +209,8 @@ export function instrumentBreaker(
   breaker.onStoreSwitch(() => {
     metrics.storeSwitches.inc({ breaker: name });
   });
+  breaker.onStoreCall(({ durationMs }) => {
+    metrics.storeRoundTrip.observe({ breaker: name }, durationMs / 1_000);
+  });
+  metrics.watched.set(name, breaker);
 }

@@ -71,6 +71,11 @@ export interface BreakerCall {
   storeMs: number;
 }
 
+/** One store operation that answered: how long its round trip took. */
+export interface StoreCall {
+  durationMs: number;
+}
+
 export interface StoreChange {
   up: boolean;
   error?: unknown;
@@ -113,6 +118,10 @@ export interface BreakerSnapshot {
   clockOffsetMs: number;
   /** While isolated: when it ends by itself (null: until a reset), and the operator's words. */
   isolation: { until: string | null; reason: string | null } | null;
+  /** When a store operation last answered this replica (null: never yet). */
+  lastStoreReplyAt: string | null;
+  /** Transitions the local view had missed when the last periodic read caught them (0: in step). */
+  epochsBehind: number;
 }
 
 /** The function a breaker protects: it gets the call's signal and whether it is the probe. */
@@ -163,6 +172,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly #callEmitter = new EventEmitter<BreakerCall>();
   readonly #storeEmitter = new EventEmitter<StoreChange>();
   readonly #switchEmitter = new EventEmitter<StoreSwitch>();
+  readonly #storeCallEmitter = new EventEmitter<StoreCall>();
 
   /** IPolicy: a call the breaker let through succeeded. */
   readonly onSuccess = this.#successEmitter.addListener;
@@ -182,6 +192,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   readonly onStoreChange = this.#storeEmitter.addListener;
   /** Another Redis server answers for the shared state now (a failover, a slot moved). */
   readonly onStoreSwitch = this.#switchEmitter.addListener;
+  /** Every store operation that answered, with its round trip (for metrics). */
+  readonly onStoreCall = this.#storeCallEmitter.addListener;
 
   readonly #clock = new RedisClock();
   readonly #reporter: TripReporter;
@@ -212,6 +224,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   #isolationTimer: NodeJS.Timeout | undefined;
   /** While isolated: the operator's words, as the store last gave them. */
   #isolationNote: string | undefined;
+  /** When (local epoch ms) a store operation last answered; 0 before the first. */
+  #lastStoreReplyAt = 0;
+  /** Transitions the local view had missed when the last sync read the store. */
+  #epochsBehind = 0;
   #unsubscribe: (() => void) | undefined;
   #disposed = false;
 
@@ -370,6 +386,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
               reason: this.#isolationNote ?? null,
             }
           : null,
+      lastStoreReplyAt: isoOrNull(this.#lastStoreReplyAt),
+      epochsBehind: this.#epochsBehind,
     };
   }
 
@@ -592,7 +610,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const viewWhenSent = this.#view;
     const sentAt = this.#clock.localNow();
     const reply = await operation();
-    this.#clock.observe(sentAt, this.#clock.localNow(), reply.now);
+    const answeredAt = this.#clock.localNow();
+    this.#clock.observe(sentAt, answeredAt, reply.now);
+    this.#lastStoreReplyAt = Date.now();
+    this.#storeCallEmitter.emit({ durationMs: answeredAt - sentAt });
     this.#noteServer();
     // Redis answers with what it holds now. Older than what this replica knew when it asked
     // means Redis went back (a restart from a snapshot, a failover to a lagging replica).
@@ -688,7 +709,11 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   async #sync(): Promise<void> {
     if (this.#disposed) return;
     try {
-      await this.#storeCall(() => this.store.read(this.keys));
+      const before = this.#view;
+      const { state } = await this.#storeCall(() => this.store.read(this.keys));
+      // Transitions that reached this replica by this read and not by their message.
+      const sameHash = state.incarnation === before.incarnation || before.incarnation === 0;
+      this.#epochsBehind = sameHash ? Math.max(0, state.epoch - before.epoch) : 0;
       if (!this.#storeUp && this.#subscribed) this.#storeRecovered();
     } catch (error) {
       this.#storeFailed(error);

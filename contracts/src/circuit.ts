@@ -42,6 +42,10 @@ export const circuitViewSchema = z.object({
   clockOffsetMs: z.number(),
   /** While isolated: when the isolation ends by itself (null: until a reset), and why. */
   isolation: z.object({ until: nullableTimestamp, reason: z.string().nullable() }).nullable(),
+  /** When Redis last answered this replica (null: never yet). */
+  lastStoreReplyAt: nullableTimestamp,
+  /** Transitions this replica's view had missed when its last periodic read caught them. */
+  epochsBehind: z.number(),
   redis: sharedStateSchema.nullable(),
 });
 

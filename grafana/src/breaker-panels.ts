@@ -84,7 +84,8 @@ export const breakerPanels = () => [
     title: 'Alerts',
     description:
       'Prometheus alerts: CircuitBreakerOpenTooLong, CircuitBreakerFlapping, ' +
-      'CircuitBreakerStoreDown, GatewayErrorRatioHigh. Yellow while the condition holds but ' +
+      'CircuitBreakerStoreDown, GatewayErrorRatioHigh, CircuitBreakerReplicasDisagree, ' +
+      'CircuitBreakerStuckHalfOpen, CircuitBreakerReplicaBehind. Yellow while the condition holds but ' +
       'not yet long enough (pending), red once firing. Empty means no alert is pending or firing.',
     targets: [promQuery('A', ALERTS_EXPR, { legend: '{{alertname}}' })],
     states: [

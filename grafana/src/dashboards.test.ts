@@ -4,7 +4,9 @@ import { labDashboards } from './dashboards';
 import { formatJson } from './format-json';
 import { DASHBOARDS_DIR, renderDashboards } from './generate';
 import { MAIN_DASHBOARD_UID } from './main-dashboard';
+import { BREAKER_TRANSITIONS_ANNOTATION_EXPR } from './main-dashboard';
 import {
+  annotationQueries,
   dashboardPanels,
   defaultVariableValues,
   panelQueries,
@@ -25,6 +27,11 @@ const KNOWN_METRICS = new Set([
   'circuit_breaker_transitions_total',
   'circuit_breaker_calls_total',
   'circuit_breaker_store_up',
+  'circuit_breaker_probe_lease_expiry_seconds',
+  'circuit_breaker_store_sync_age_seconds',
+  'circuit_breaker_view_epochs_behind',
+  'circuit_breaker_store_round_trip_seconds_bucket',
+  'circuit_breaker_isolated_until_seconds',
   'payments_fallback_total',
   'gateway_charges_total',
   'gateway_fault_active',
@@ -38,7 +45,7 @@ const KNOWN_METRICS = new Set([
 const KNOWN_LABELS = new Set([
   ...['service', 'instance', 'breaker', 'state', 'from', 'to', 'scope', 'outcome', 'strategy'],
   ...['status', 'fault', 'scenario', 'step', 'method', 'route', 'status_code', 'le'],
-  ...['alertname', 'alertstate'],
+  ...['alertname', 'alertstate', 'holder', 'reason'],
 ]);
 
 const PROMQL_KEYWORDS = new Set(['or', 'and', 'unless', 'offset', 'bool']);
@@ -124,6 +131,20 @@ describe('grafana dashboards', () => {
       }
     },
   );
+
+  it('mark every transition of the shared breaker as an annotation, from the transitions series', () => {
+    const home = dashboards.find(({ dashboard }) => dashboard.uid === MAIN_DASHBOARD_UID)!;
+    expect(annotationQueries(home.dashboard, { breaker: 'payment-gateway' })).toEqual([
+      {
+        dashboard: MAIN_DASHBOARD_UID,
+        panel: 'annotation Breaker transitions',
+        refId: 'annotation',
+        expr: BREAKER_TRANSITIONS_ANNOTATION_EXPR.replace('$breaker', 'payment-gateway'),
+      },
+    ]);
+    for (const name of metricNames(BREAKER_TRANSITIONS_ANNOTATION_EXPR))
+      expect(KNOWN_METRICS).toContain(name);
+  });
 
   it('leave no variable in any query once substituted', () => {
     for (const { dashboard } of dashboards) {

@@ -4,6 +4,7 @@ export { PROMETHEUS } from './datasource';
 export { renderDashboards, DASHBOARDS_DIR } from './generate';
 export { MAIN_DASHBOARD_UID, mainDashboard } from './main-dashboard';
 export {
+  annotationQueries,
   dashboardPanels,
   defaultVariableValues,
   panelQueries,

@@ -1,4 +1,7 @@
+import type { AnnotationQuery } from '@grafana/grafana-foundation-sdk/dashboard';
 import { breakerPanels } from './breaker-panels';
+import { PROMETHEUS } from './datasource';
+import { hiddenPanels } from './hidden-panels';
 import type { ClassicDashboard } from './classic';
 import { gatewayPanels } from './gateway-panels';
 import { labDashboard, withSections } from './layout';
@@ -19,6 +22,7 @@ export function mainDashboard(): ClassicDashboard {
     )
     .refresh('5s')
     .time({ from: 'now-15m', to: 'now' })
+    .annotation({ build: breakerTransitionAnnotation })
     .withVariable(
       labelValuesVariable({
         name: 'breaker',
@@ -30,7 +34,30 @@ export function mainDashboard(): ClassicDashboard {
     );
   return withSections(dashboard, [
     { title: 'Shared circuit breaker ($breaker)', panels: breakerPanels() },
+    { title: 'What a scrape hides ($breaker)', panels: hiddenPanels() },
     { title: 'Payment gateway', panels: gatewayPanels() },
     { title: 'Orders and payments', panels: ordersPanels() },
   ]).build();
 }
+
+/**
+ * Each transition of the shared state as a mark on every time panel, from the transitions
+ * counter: a half-open that lasts 200 ms never shows on a 5 s scrape of the state, but the
+ * counters of open → half_open and half_open → closed moved. changes() over two scrape
+ * intervals sees each move; Grafana joins the steps of one move into one mark.
+ */
+export const BREAKER_TRANSITIONS_ANNOTATION_EXPR =
+  'max by (from, to) (changes(circuit_breaker_transitions_total{breaker="$breaker",scope="shared"}[10s])) > 0';
+
+const breakerTransitionAnnotation = (): AnnotationQuery => ({
+  name: 'Breaker transitions',
+  datasource: PROMETHEUS,
+  enable: true,
+  iconColor: 'orange',
+  expr: BREAKER_TRANSITIONS_ANNOTATION_EXPR,
+  step: '5s',
+  titleFormat: '{{from}} → {{to}}',
+  textFormat: 'shared breaker $breaker',
+  tagKeys: 'from,to',
+  useValueForTime: false,
+});

@@ -75,3 +75,21 @@ export function panelQueries(
     }),
   );
 }
+
+/**
+ * Every Prometheus annotation query of the dashboard (Grafana's built-in one left out), with
+ * the variables replaced by `values`, in the shape of {@link panelQueries}.
+ */
+export function annotationQueries(
+  dashboard: ClassicDashboard,
+  values: Readonly<Record<string, string>>,
+): PanelQuery[] {
+  return (dashboard.annotations?.list ?? [])
+    .filter((annotation) => annotation.datasource?.type === 'prometheus' && annotation.expr)
+    .map((annotation) => ({
+      dashboard: dashboard.uid ?? '',
+      panel: `annotation ${annotation.name}`,
+      refId: 'annotation',
+      expr: substituteVariables(annotation.expr ?? '', values),
+    }));
+}

@@ -17,7 +17,7 @@ export function parseSamples(text: string): Sample[] {
     const labels = Object.fromEntries(
       [...labelText.matchAll(LABEL)].map(([, key = '', raw = '']) => [key, raw]),
     );
-    samples.push({ name, labels, value: Number(value) });
+    samples.push({ name, labels, value: sampleNumber(value) });
   }
   return samples;
 }
@@ -37,3 +37,7 @@ export function sampleValue(
     ? undefined
     : matching.reduce((sum, sample) => sum + sample.value, 0);
 }
+
+/** A sample's value in the text format: a float, or `+Inf`, `-Inf`, `NaN` as Prometheus writes them. */
+const sampleNumber = (text: string): number =>
+  text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);

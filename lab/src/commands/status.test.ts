@@ -27,6 +27,8 @@ const view = (
   openMs: 10_000,
   clockOffsetMs: 0,
   isolation: null,
+  lastStoreReplyAt: null,
+  epochsBehind: 0,
   redis: null,
 });
 
