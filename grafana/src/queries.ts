@@ -84,7 +84,7 @@ export function annotationQueries(
   dashboard: ClassicDashboard,
   values: Readonly<Record<string, string>>,
 ): PanelQuery[] {
-  return (dashboard.annotations?.list ?? [])
+  return (dashboard.annotations.list ?? [])
     .filter((annotation) => annotation.datasource?.type === 'prometheus' && annotation.expr)
     .map((annotation) => ({
       dashboard: dashboard.uid ?? '',
