@@ -190,6 +190,24 @@ describe('a replica whose store goes away', () => {
     expect(await breaker!.execute(ok)).toBe('ok');
   });
 
+  it('ends a timed isolation whose end came while Redis was away, once Redis is back', async () => {
+    const store = new MemoryBreakerStore();
+    const [breaker, other] = await replicas(store, 2, { syncIntervalMs: 20 });
+    await breaker!.isolate('deploy', 100);
+    await until(() => other!.state === 'isolated', 'the isolation to reach every replica');
+    store.setAvailable(false);
+    await until(() => !breaker!.storeUp && !other!.storeUp, 'the replicas to notice');
+    // The end passes while Redis is away: each replica's timer finds no store.
+    await sleep(200);
+    store.setAvailable(true);
+    await until(() => breaker!.storeUp && other!.storeUp, 'the replicas to re-join');
+    await until(
+      () => breaker!.state === 'closed' && other!.state === 'closed',
+      'Redis to end the isolation',
+    );
+    expect((await breaker!.readShared()).state).toBe('closed');
+  });
+
   it('rejects every call meanwhile when told to', async () => {
     const store = new MemoryBreakerStore();
     const [breaker] = await replicas(store, 1, { whenStoreDown: 'reject' });

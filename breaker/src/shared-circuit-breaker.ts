@@ -694,13 +694,18 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     const delayMs = Math.max(retryMs, isolatedUntil - this.#clock.now() + 1);
     this.#isolationTimer = setTimeout(() => {
       this.#isolationTimer = undefined;
-      if (!this.#storeUp) return;
+      // Redis away at the end: asked again once it may be back (recovery also re-arms this).
+      if (!this.#storeUp) {
+        this.#scheduleIsolationEnd(this.options.storeRetryMs);
+        return;
+      }
       this.#storeCall(() => this.store.endIsolation(this.keys)).then(
         () => {
           this.#scheduleIsolationEnd(50);
         },
         (error: unknown) => {
           this.#storeFailed(error);
+          this.#scheduleIsolationEnd(this.options.storeRetryMs);
         },
       );
     }, delayMs).unref();
@@ -754,6 +759,8 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     this.#reporter.restart(termOf(this.#view));
     this.#storeEmitter.emit({ up: true });
     this.#refreshEffective('store available', 'local');
+    // An isolation whose end came while Redis was away: Redis still holds it, ask it to end.
+    this.#scheduleIsolationEnd();
   }
 
   /** The in-process breaker for a spell without Redis, starting from the last shared state known. */
