@@ -296,6 +296,12 @@ describe('breaker options: what is refused, and the message that says why', () =
     expect(resolve({ slowCallsInFlight: 'yes' as unknown as boolean, slowCallMs: 5 })).toThrow(
       new RangeError('slowCallsInFlight must be true or false (got yes)'),
     );
+    expect(resolve({ slowCallsInFlight: true, slowCallMs: 5, quorum: 2 })).toThrow(
+      /slowCallsInFlight does not combine with a quorum/,
+    );
+    expect(resolve({ slowCallsInFlight: true, slowCallMs: 2 ** 31 })).toThrow(
+      new RangeError('slowCallMs must be at most 2147483647 ms (got 2147483648)'),
+    );
     expect(resolve({ slowCallsInFlight: true, slowCallMs: 5 })()).toMatchObject({
       slowCallsInFlight: true,
       slowCallMs: 5,

@@ -69,12 +69,14 @@ export interface SharedCircuitBreakerOptions {
   /** Rate mode: how long outcomes are gathered before one write. */
   flushIntervalMs?: number;
   /**
-   * How many distinct replicas must have seen a failure within
-   * `quorumWindowMs` before the trip rule may open the shared state (default
-   * 1: any replica's failures may). Above 1, a replica whose own path to the
-   * dependency is broken cannot open the breaker for the others; it is
-   * protected by a local breaker of its own with the same rule, on its own
-   * outcomes. Every replica must have its own `replica` name.
+   * How many distinct replicas must have tripped on their own outcomes
+   * within `quorumWindowMs` before the trip rule may open the shared state
+   * (default 1: any replica's failures may). Above 1, each replica keeps a
+   * local breaker of its own with the same rule on its own outcomes; a
+   * replica whose own path to the dependency is broken trips it, which stops
+   * that replica and is its vote, but cannot open the breaker for the others
+   * alone. Every replica must have its own `replica` name. Not combined with
+   * `slowCallsInFlight`.
    */
   quorum?: number;
   /**
@@ -104,14 +106,17 @@ export interface RateTrip {
 export type TripSettings = ConsecutiveTrip | RateTrip;
 
 /**
- * A reporting replica's part in the quorum: its name, and how many distinct
- * replicas' failures within `windowMs` an opening needs (see
- * {@link SharedCircuitBreakerOptions.quorum}).
+ * A reporting replica's part in the quorum: its name, how many distinct
+ * replicas an opening needs within `windowMs` (see
+ * {@link SharedCircuitBreakerOptions.quorum}), and whether this replica's
+ * own outcomes met the trip rule (its own breaker opened): only then does
+ * it vote. A replica with a stray failure among successes never votes.
  */
 export interface QuorumVote {
   replica: string;
   replicas: number;
   windowMs: number;
+  tripped: boolean;
 }
 
 /** How long the breaker stays open, and how the period grows after failed probes. */
@@ -217,6 +222,11 @@ function slowCallsInFlight(options: SharedCircuitBreakerOptions): boolean {
     throw new RangeError(`slowCallsInFlight must be true or false (got ${String(inFlight)})`);
   if (inFlight && options.slowCallMs === undefined)
     throw new RangeError('slowCallsInFlight needs slowCallMs: the time after which a call is slow');
+  if (inFlight) periodMs('slowCallMs', options.slowCallMs ?? 0);
+  if (inFlight && (options.quorum ?? 1) > 1)
+    throw new RangeError(
+      'slowCallsInFlight does not combine with a quorum: each replica’s own breaker judges calls when they end',
+    );
   return inFlight;
 }
 

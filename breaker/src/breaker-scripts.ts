@@ -133,12 +133,12 @@ local function close(s)
   redis.call('DEL', WINDOW, PROBE, VOTERS)
 end
 
--- The quorum: notes that \`replica\` saw a failure now (when \`failed\`), forgets replicas whose
--- last failure is older than \`windowMs\`, and answers whether at least \`needed\` distinct
--- replicas are left. \`needed\` of 1 or less is no quorum: always true, nothing stored.
-local function quorate(now, replica, failed, needed, windowMs)
+-- The quorum: notes that \`replica\` tripped on its own outcomes now (when \`tripped\`), forgets
+-- replicas whose last trip is older than \`windowMs\`, and answers whether at least \`needed\`
+-- distinct replicas are left. \`needed\` of 1 or less is no quorum: always true, nothing stored.
+local function quorate(now, replica, tripped, needed, windowMs)
   if needed <= 1 then return true end
-  if failed then redis.call('ZADD', VOTERS, now, replica) end
+  if tripped then redis.call('ZADD', VOTERS, now, replica) end
   redis.call('ZREMRANGEBYSCORE', VOTERS, '-inf', '(' .. (now - windowMs))
   if redis.call('EXISTS', VOTERS) == 0 then return false end
   redis.call('PEXPIRE', VOTERS, windowMs)
@@ -175,12 +175,11 @@ return reply(load(), now)
  * the breaker at the threshold; a success resets the count. Outcomes from
  * another term are ignored: they describe a breaker that no longer exists.
  * With a quorum above 1, the threshold opens only once that many distinct
- * replicas saw a failure within the quorum window; until then the count
- * goes on, and opens with the next failure once the quorum is there. An
- * empty run (\`f0\`) is a failure the replica's own success wiped out: it
- * counts nothing, but votes.
+ * replicas tripped on their own outcomes within the quorum window (a write
+ * says whether its replica did); until then the count goes on, and opens
+ * with the next failure once the quorum is there.
  * ARGV: channel, incarnation, epoch, runs, threshold, openMs, maxOpenMs, backoffFactor,
- *       replica, quorum, quorumWindowMs
+ *       replica, quorum, quorumWindowMs, tripped (1|0)
  */
 export const RECORD_CONSECUTIVE = script(`
 local now = now_ms()
@@ -188,8 +187,7 @@ local s = load()
 if not same_term(s, tonumber(ARGV[2]), tonumber(ARGV[3])) then return reply(s, now, {stale = true}) end
 local threshold = tonumber(ARGV[5])
 local before = s.failures
-local failed = string.find(ARGV[4], 'f', 1, true) ~= nil
-local quorum = quorate(now, ARGV[9], failed, tonumber(ARGV[10]), tonumber(ARGV[11]))
+local quorum = quorate(now, ARGV[9], ARGV[12] == '1', tonumber(ARGV[10]), tonumber(ARGV[11]))
 for _, run in ipairs(split(ARGV[4], ',')) do
   local n = tonumber(string.sub(run, 2))
   if string.sub(run, 1, 1) == 's' then
@@ -219,10 +217,11 @@ return reply(s, now)
  * reply's \`decideAt\` is when the next bucket settles while the window
  * holds outcomes, so a replica can ask again without waiting for traffic.
  * With a quorum above 1, a window that meets the rate opens only once that
- * many distinct replicas saw a failure within the quorum window.
+ * many distinct replicas tripped on their own outcomes within the quorum
+ * window.
  * ARGV: channel, incarnation, epoch, buckets (\`bucket:successes:failures,…\`),
  *       thresholdPpm, minCalls, bucketMs, bucketsInWindow, settleMs,
- *       openMs, maxOpenMs, backoffFactor, replica, quorum, quorumWindowMs
+ *       openMs, maxOpenMs, backoffFactor, replica, quorum, quorumWindowMs, tripped (1|0)
  */
 export const RECORD_RATE = script(`
 local now = now_ms()
@@ -247,11 +246,7 @@ for _, entry in ipairs(split(ARGV[4], ',')) do
   end
 end
 
-local failedHere = false
-for _, entry in ipairs(split(ARGV[4], ',')) do
-  if tonumber(split(entry, ':')[3]) > 0 then failedHere = true end
-end
-local quorum = quorate(now, ARGV[13], failedHere, tonumber(ARGV[14]), tonumber(ARGV[15]))
+local quorum = quorate(now, ARGV[13], ARGV[16] == '1', tonumber(ARGV[14]), tonumber(ARGV[15]))
 
 local successes, failures = {}, {}
 local raw = redis.call('HGETALL', WINDOW)

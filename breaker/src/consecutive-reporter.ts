@@ -18,10 +18,7 @@ import { OutcomeReporter, type SendBatch } from './outcome-reporter';
  * nothing more is added.
  *
  * With a quorum, a run at the threshold may not open (too few replicas
- * failed), so what follows it is kept (the runs stay at most four long); and
- * a run of failures a success wipes out leaves an empty one (`f0`) behind,
- * which adds nothing to the count but still tells the store that this
- * replica saw a failure.
+ * tripped), so what follows it is kept (the runs stay at most four long).
  */
 export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
   protected readonly gatherMs = 0;
@@ -64,8 +61,6 @@ export class ConsecutiveReporter extends OutcomeReporter<OutcomeRun[]> {
         // [.., S, F b] with nothing at the threshold before: the success resets whatever came first.
         this.#runs = [{ kind: 'success', count: 1 }, last, { kind: 'success', count: 1 }];
       } else runs.pop();
-      if (this.quorum && !this.#runs.some((run) => run.kind === 'failure'))
-        this.#runs.push({ kind: 'failure', count: 0 });
     }
     return true;
   }

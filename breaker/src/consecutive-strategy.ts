@@ -19,10 +19,12 @@ export class ConsecutiveStrategy implements TripStrategy {
     const { store, keys, open, vote } = reporting;
     return new ConsecutiveReporter(
       (term, runs) =>
-        reporting.write(() => store.recordConsecutive(keys, term, runs, this.settings, open, vote)),
+        reporting.write(() =>
+          store.recordConsecutive(keys, term, runs, this.settings, open, vote?.()),
+        ),
       this.settings.threshold,
       reporting.sharedFailures,
-      vote !== undefined && vote.replicas > 1,
+      vote !== undefined,
     );
   }
 

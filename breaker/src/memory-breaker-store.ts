@@ -130,8 +130,7 @@ export class MemoryBreakerStore implements BreakerStore {
       const s = this.#load(keys);
       if (!sameTerm(s, term)) return this.#reply(keys, s, now, { stale: true });
       const before = s.failures;
-      const failed = runs.some((run) => run.kind === 'failure');
-      const quorum = this.#quorate(keys, now, failed, vote);
+      const quorum = this.#quorate(keys, now, vote);
       for (const run of runs) {
         if (run.kind === 'success') {
           s.failures = 0;
@@ -176,8 +175,7 @@ export class MemoryBreakerStore implements BreakerStore {
         if (successes > 0) increment(window.counts, `s${bucket}`, successes);
         if (failures > 0) increment(window.counts, `f${bucket}`, failures);
       }
-      const failedHere = buckets.some((bucket) => bucket.failures > 0);
-      const quorum = this.#quorate(keys, now, failedHere, vote);
+      const quorum = this.#quorate(keys, now, vote);
       const successes = new Map<number, number>();
       const failures = new Map<number, number>();
       for (const [field, count] of window.counts) {
@@ -417,19 +415,19 @@ export class MemoryBreakerStore implements BreakerStore {
   }
 
   /**
-   * The quorum: notes that the voting replica saw a failure now (when
-   * `failed`), forgets replicas whose last failure is older than the window,
-   * and answers whether enough distinct replicas are left. No vote, or a
-   * quorum of 1, is no quorum: always true.
+   * The quorum: notes that the voting replica tripped on its own outcomes now
+   * (when it says so), forgets replicas whose last trip is older than the
+   * window, and answers whether enough distinct replicas are left. No vote,
+   * or a quorum of 1, is no quorum: always true.
    */
-  #quorate(keys: BreakerKeys, now: number, failed: boolean, vote: QuorumVote | undefined): boolean {
+  #quorate(keys: BreakerKeys, now: number, vote: QuorumVote | undefined): boolean {
     if (vote === undefined || vote.replicas <= 1) return true;
     let voters = this.#voters.get(keys.voters);
     if (!voters) {
       voters = new Map();
       this.#voters.set(keys.voters, voters);
     }
-    if (failed) voters.set(vote.replica, now);
+    if (vote.tripped) voters.set(vote.replica, now);
     for (const [replica, at] of voters) if (at < now - vote.windowMs) voters.delete(replica);
     return voters.size >= vote.replicas;
   }

@@ -55,8 +55,11 @@ describe('a shared breaker with a quorum of 2 replicas', () => {
     await failOn(first!, 5);
     expect((await first!.readShared()).state).toBe('closed');
 
-    // The count is at the threshold already: one failure of another replica is the quorum.
+    // One stray failure elsewhere is no vote: that replica's own breaker did not trip.
     expect(await failOn(second!, 1)).toBe(1);
+    expect((await first!.readShared()).state).toBe('closed');
+    // Its own path broken too: its own breaker trips, and that is the quorum.
+    expect(await failOn(second!, 4)).toBe(4);
     await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open');
     expect(messages.filter((m) => m.from === 'closed' && m.state.state === 'open')).toHaveLength(1);
     expect(await first!.readShared()).toMatchObject({ state: 'open', openCount: 1 });
@@ -77,8 +80,8 @@ describe('a shared breaker with a quorum of 2 replicas', () => {
   it('does not count a replica whose last failure is older than the quorum window', async () => {
     const windowMs = 300;
     const [first, second, third] = await replicas(3, { quorum: 2, quorumWindowMs: windowMs });
-    await failOn(first!, 1);
-    // Past the window on any clock: sleeping longer only makes the first failure older.
+    await failOn(first!, 5);
+    // Past the window on any clock: sleeping longer only makes the first vote older.
     await sleep(windowMs + 100);
     expect(await failOn(second!, 5)).toBe(5);
     expect(second!.state).toBe('open');

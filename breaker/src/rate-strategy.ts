@@ -37,7 +37,7 @@ export class RateStrategy implements TripStrategy {
     return new RateReporter(
       (term, buckets) =>
         reporting.write(() =>
-          store.recordRate(keys, term, buckets, this.settings, settleMs, open, vote),
+          store.recordRate(keys, term, buckets, this.settings, settleMs, open, vote?.()),
         ),
       this.settings,
       flushIntervalMs,

@@ -498,6 +498,8 @@ export class RedisBreakerStore implements BreakerStore {
   }
 }
 
-/** The scripts' quorum arguments: replica, quorum, window (a quorum of 0 is none). */
+/** The scripts' quorum arguments: replica, quorum, window, tripped (a quorum of 0 is none). */
 const voteArgs = (vote: QuorumVote | undefined): (string | number)[] =>
-  vote === undefined ? ['', 0, 0] : [vote.replica, vote.replicas, vote.windowMs];
+  vote === undefined
+    ? ['', 0, 0, 0]
+    : [vote.replica, vote.replicas, vote.windowMs, vote.tripped ? 1 : 0];

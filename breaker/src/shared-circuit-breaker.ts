@@ -251,11 +251,13 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       sharedFailures: () => this.#view.failures,
       ...(this.options.quorum > 1
         ? {
-            vote: {
+            vote: () => ({
               replica: this.options.replica,
               replicas: this.options.quorum,
               windowMs: this.options.quorumWindowMs,
-            },
+              // This replica's own outcomes met the rule: its guard opened.
+              tripped: this.#guard !== undefined && this.#guard.state !== 'closed',
+            }),
           }
         : {}),
     });
@@ -680,8 +682,10 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       state.epoch !== previous.epoch ||
       (previous.incarnation !== 0 && state.incarnation !== previous.incarnation);
     if (this.#guard && newTerm) this.#guard = this.#newGuard();
-    if (this.#storeUp)
-      this.#refreshEffective(reason, isNextEpoch(previous, state) ? 'shared' : 'local', note);
+    // One transition of the shared state, seen as it happened, from the state it left. With a
+    // quorum, a replica whose own breaker was open or probing left that state instead: its own.
+    const shared = isNextEpoch(previous, state) && this.#effective === previous.state;
+    if (this.#storeUp) this.#refreshEffective(reason, shared ? 'shared' : 'local', note);
   }
 
   /** While the view is isolated for a time, asks the store to end it when the time is up. */

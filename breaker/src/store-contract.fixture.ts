@@ -277,10 +277,12 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
     });
 
     describe('with a quorum of 2 replicas', () => {
-      const vote = (replica: string, windowMs = 60_000): QuorumVote => ({
+      // A replica votes when its own outcomes met the rule (its own breaker tripped).
+      const vote = (replica: string, windowMs = 60_000, tripped = true): QuorumVote => ({
         replica,
         replicas: 2,
         windowMs,
+        tripped,
       });
       const failures = (count: number) => [{ kind: 'failure' as const, count }];
 
@@ -356,27 +358,28 @@ export function describeStoreContract(kind: string, makeStore: () => BreakerStor
         expect(late.state).toMatchObject({ state: 'closed', failures: 6 });
       });
 
-      it('counts an empty run of failures as a vote', async () => {
+      it('takes no vote from a replica whose own outcomes did not meet the rule', async () => {
         const term = termOf((await store.read(keys)).state);
         await store.recordConsecutive(keys, term, failures(3), THREE, OPEN, vote('a'));
-        const marked = await store.recordConsecutive(
+        // One stray failure on b, its own breaker still closed: no quorum.
+        const stray = await store.recordConsecutive(
           keys,
           term,
-          [{ kind: 'success', count: 1 }, ...failures(0)],
+          failures(1),
+          THREE,
+          OPEN,
+          vote('b', 60_000, false),
+        );
+        expect(stray.state).toMatchObject({ state: 'closed', failures: 4 });
+        const tripped = await store.recordConsecutive(
+          keys,
+          term,
+          failures(1),
           THREE,
           OPEN,
           vote('b'),
         );
-        expect(marked.state).toMatchObject({ state: 'closed', failures: 0 });
-        const opened = await store.recordConsecutive(
-          keys,
-          term,
-          failures(3),
-          THREE,
-          OPEN,
-          vote('a'),
-        );
-        expect(opened.state.state).toBe('open');
+        expect(tripped.state.state).toBe('open');
       });
 
       it('starts over once the breaker has opened and closed again', async () => {

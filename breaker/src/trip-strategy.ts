@@ -18,8 +18,8 @@ export interface TripReporting {
   write(operation: () => Promise<ScriptReply>): Promise<ScriptReply | undefined>;
   /** The cluster's count of failures as this replica last saw it (read on the hot path). */
   sharedFailures: () => number;
-  /** This replica's part in the quorum, sent with every outcome write; undefined: no quorum. */
-  vote?: QuorumVote;
+  /** This replica's part in the quorum as it stands now, sent with every outcome write; undefined: no quorum. */
+  vote?: () => QuorumVote;
 }
 
 /** Sends a strategy's outcomes to the shared state (see `OutcomeReporter`). */

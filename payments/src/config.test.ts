@@ -30,6 +30,15 @@ describe('paymentsConfigSchema', () => {
     expect(
       problemsOf({ BREAKER_SLOW_CALLS_IN_FLIGHT: 'true', BREAKER_SLOW_CALL_MS: '300' }),
     ).toEqual([]);
+    expect(
+      problemsOf({
+        BREAKER_SLOW_CALLS_IN_FLIGHT: 'true',
+        BREAKER_SLOW_CALL_MS: '300',
+        BREAKER_QUORUM: '2',
+      }),
+    ).toEqual([
+      'BREAKER_SLOW_CALLS_IN_FLIGHT: expected false with BREAKER_QUORUM above 1 (each replica judges calls when they end) (got "true")',
+    ]);
   });
 
   it('takes a quorum from 1 to 100 replicas, 1 (none) by default', () => {

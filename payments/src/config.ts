@@ -95,6 +95,14 @@ export const paymentsConfigSchema = z
           'expected BREAKER_SLOW_CALL_MS to be set too (the time after which a call is slow)',
       });
     }
+    if (config.BREAKER_SLOW_CALLS_IN_FLIGHT && config.BREAKER_QUORUM > 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BREAKER_SLOW_CALLS_IN_FLIGHT'],
+        message:
+          'expected false with BREAKER_QUORUM above 1 (each replica judges calls when they end)',
+      });
+    }
     if (
       config.BREAKER_MAX_OPEN_MS !== undefined &&
       config.BREAKER_MAX_OPEN_MS < config.BREAKER_OPEN_MS
