@@ -10,7 +10,7 @@ export interface BreakerKeys {
   readonly window: string;
   /** String with a TTL: the token of the caller holding the half-open probe lease. */
   readonly probe: string;
-  /** Sorted set: each replica that saw a failure, by the Redis time of its last (quorum option). */
+  /** Sorted set: each replica whose own breaker tripped, by the Redis time of its last vote (quorum option). */
   readonly voters: string;
   /** Pub/sub channel on which every change is announced. */
   readonly channel: string;

@@ -58,7 +58,7 @@ export class MemoryBreakerStore implements BreakerStore {
   readonly #hashes = new Map<string, Stored>();
   readonly #windows = new Map<string, Window>();
   readonly #leases = new Map<string, Lease>();
-  /** Per breaker: each replica that saw a failure, and the time of its last (quorum). */
+  /** Per breaker: each replica whose own breaker tripped, and the time of its last vote (quorum). */
   readonly #voters = new Map<string, Map<string, number>>();
   /** Why each breaker's state last changed, and the operator's words (the hash's change fields). */
   readonly #changes = new Map<string, { reason: StoreReason; note: string }>();
@@ -290,7 +290,7 @@ export class MemoryBreakerStore implements BreakerStore {
       if (s.state !== 'isolated' || s.isolatedUntil === 0 || now < s.isolatedUntil)
         return this.#reply(keys, s, now);
       this.#close(keys, s);
-      return this.#transitionInNewTerm(keys, s, now, 'isolated', 'isolation expired');
+      return this.#transition(keys, s, now, 'isolated', 'isolation expired', { newTerm: true });
     });
   }
 
@@ -392,25 +392,15 @@ export class MemoryBreakerStore implements BreakerStore {
     return message;
   }
 
-  #transitionInNewTerm(
-    keys: BreakerKeys,
-    s: Stored,
-    now: number,
-    from: BreakerStateName,
-    reason: StoreReason,
-  ): ScriptReply {
-    const message = this.#commit(keys, s, now, from, reason, { newTerm: true });
-    return this.#reply(keys, s, now, transitionOf(message));
-  }
-
   #transition(
     keys: BreakerKeys,
     s: Stored,
     now: number,
     from: BreakerStateName,
     reason: StoreReason,
+    { newTerm = false } = {},
   ): ScriptReply {
-    const message = this.#commit(keys, s, now, from, reason);
+    const message = this.#commit(keys, s, now, from, reason, { newTerm });
     return this.#reply(keys, s, now, transitionOf(message));
   }
 
