@@ -1,6 +1,7 @@
 import { BrokenCircuitError } from 'cockatiel';
 import { waitFor } from '@cb-lab/testing';
 import { boom, ok, outcome, sleep, useBreakerSuite } from './breaker.fixture';
+import type { StateMessage } from './breaker-state';
 import type { BreakerTransition } from './shared-circuit-breaker';
 
 jest.setTimeout(60_000);
@@ -21,6 +22,25 @@ async function failOn(
   for (let i = 0; i < times; i += 1) await outcome(breaker.execute(failing));
   await breaker.flush();
   return reached;
+}
+
+/**
+ * Waits until every replica's view of the shared state is open and the watcher heard it, then
+ * checks that it opened once. A replica's own `state` is no sign of it: with a quorum, its guard
+ * opens on its own, before the shared state does and before the opening is published.
+ */
+async function waitForSharedOpening(
+  breakers: Awaited<ReturnType<typeof replicas>>,
+  messages: StateMessage[],
+): Promise<void> {
+  const opening = (m: StateMessage) => m.from === 'closed' && m.state.state === 'open';
+  await waitFor(
+    () => breakers.every((b) => b.snapshot().localView.state === 'open'),
+    'every replica to hear the shared opening',
+  );
+  await waitFor(() => messages.some(opening), 'the watcher to hear the opening');
+  expect(await breakers[0]!.readShared()).toMatchObject({ state: 'open', openCount: 1 });
+  expect(messages.filter(opening)).toHaveLength(1);
 }
 
 describe('a shared breaker with a quorum of 2 replicas', () => {
@@ -60,9 +80,7 @@ describe('a shared breaker with a quorum of 2 replicas', () => {
     expect((await first!.readShared()).state).toBe('closed');
     // Its own path broken too: its own breaker trips, and that is the quorum.
     expect(await failOn(second!, 4)).toBe(4);
-    await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open');
-    expect(messages.filter((m) => m.from === 'closed' && m.state.state === 'open')).toHaveLength(1);
-    expect(await first!.readShared()).toMatchObject({ state: 'open', openCount: 1 });
+    await waitForSharedOpening(breakers, messages);
   });
 
   it('opens exactly once when every replica fails at the same time', async () => {
@@ -73,8 +91,7 @@ describe('a shared breaker with a quorum of 2 replicas', () => {
       breakers.flatMap((b) => Array.from({ length: 8 }, () => outcome(b.execute(failing)))),
     );
     await Promise.all(breakers.map((b) => b.flush()));
-    await waitFor(() => breakers.every((b) => b.state === 'open'), 'every replica to see open');
-    expect(messages.filter((m) => m.from === 'closed' && m.state.state === 'open')).toHaveLength(1);
+    await waitForSharedOpening(breakers, messages);
   });
 
   it('does not count a replica whose last failure is older than the quorum window', async () => {
