@@ -194,6 +194,31 @@ describe('the shared breaker in front of the gateway', () => {
     expect((await pay(healthy.url, 'healthy-refused')).status).toBe(503);
   });
 
+  it('with BREAKER_SCOPE=replica, each replica has a breaker of its own, which a real outage opens one by one', async () => {
+    const own = { BREAKER_SCOPE: 'replica' };
+    const [poisoned, healthy] = [await replica(own, 'r1'), await replica(own, 'r2')];
+    await gateway.setFaults({ errorRate: 1, scope: { replicas: ['r1'] } });
+    for (let i = 0; i < 3; i += 1) expect((await pay(poisoned.url, `alone-${i}`)).status).toBe(502);
+    await waitFor(async () => (await circuit(poisoned.url)).state === 'open', 'r1 to open');
+    expect(await circuit(poisoned.url)).toMatchObject({
+      breaker: 'payment-gateway.r1',
+      redis: { state: 'open' },
+    });
+    expect((await pay(poisoned.url, 'poisoned-refused')).status).toBe(503);
+    for (let i = 0; i < 3; i += 1)
+      expect((await pay(healthy.url, `healthy-${i}`)).status).toBe(201);
+    expect(await circuit(healthy.url)).toMatchObject({
+      breaker: 'payment-gateway.r2',
+      state: 'closed',
+      redis: { state: 'closed', failures: 0 },
+    });
+
+    // Down for everyone: r2 pays its own threshold before its breaker opens; nothing is shared.
+    await gateway.setFaults({ errorRate: 1 });
+    for (let i = 0; i < 3; i += 1) expect((await pay(healthy.url, `both-${i}`)).status).toBe(502);
+    await waitFor(async () => (await circuit(healthy.url)).state === 'open', 'r2 to open');
+  });
+
   it('with BREAKER_QUORUM=2, stops only the replica whose calls fail; the others keep paying', async () => {
     const quorum = { BREAKER_QUORUM: '2' };
     const [poisoned, healthy] = [await replica(quorum, 'r1'), await replica(quorum, 'r2')];

@@ -41,6 +41,16 @@ describe('paymentsConfigSchema', () => {
     ]);
   });
 
+  it('takes a breaker of each replica’s own, which has no quorum', () => {
+    expect(problemsOf({ BREAKER_SCOPE: 'replica' })).toEqual([]);
+    expect(problemsOf({ BREAKER_SCOPE: 'replica', BREAKER_QUORUM: '2' })).toEqual([
+      'BREAKER_QUORUM: expected 1 with BREAKER_SCOPE=replica (a breaker of one replica has no quorum) (got "2")',
+    ]);
+    expect(problemsOf({ BREAKER_SCOPE: 'cluster' })).toEqual([
+      expect.stringMatching(/^BREAKER_SCOPE: /),
+    ]);
+  });
+
   it('takes a quorum from 1 to 100 replicas, 1 (none) by default', () => {
     expect(problemsOf({ BREAKER_QUORUM: '2' })).toEqual([]);
     expect(problemsOf({ BREAKER_QUORUM: '0' })).toEqual([

@@ -66,6 +66,12 @@ export const paymentsConfigSchema = z
     BREAKER_QUORUM: env.int({ min: 1, max: 100, default: 1 }),
     /** How far back a replica's last failure counts towards the quorum (default: the rate window, or 10 s). */
     BREAKER_QUORUM_WINDOW_MS: env.optionalInt({ min: 100, max: 3_600_000 }),
+    /**
+     * `shared` (the default): one breaker for every replica, its state in Redis. `replica`: each
+     * replica its own breaker on its own calls (its state in Redis under a name of its own), the
+     * per-replica breakers most libraries give, to compare against.
+     */
+    BREAKER_SCOPE: env.oneOf(['shared', 'replica'], 'shared'),
     /** While Redis is unreachable: `local` (cockatiel breaker per replica) or `reject` (fail closed). */
     BREAKER_WHEN_STORE_DOWN: env.oneOf(['local', 'reject'], 'local'),
   })
@@ -93,6 +99,13 @@ export const paymentsConfigSchema = z
         path: ['BREAKER_SLOW_CALLS_IN_FLIGHT'],
         message:
           'expected BREAKER_SLOW_CALL_MS to be set too (the time after which a call is slow)',
+      });
+    }
+    if (config.BREAKER_SCOPE === 'replica' && config.BREAKER_QUORUM > 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BREAKER_QUORUM'],
+        message: 'expected 1 with BREAKER_SCOPE=replica (a breaker of one replica has no quorum)',
       });
     }
     if (config.BREAKER_SLOW_CALLS_IN_FLIGHT && config.BREAKER_QUORUM > 1) {

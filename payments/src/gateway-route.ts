@@ -69,7 +69,8 @@ export async function startGatewayRoute({
   metrics,
 }: GatewayRouteOptions): Promise<GatewayRoute> {
   const breaker = new SharedCircuitBreaker(store, {
-    name,
+    // A breaker of this replica alone: its own name, so no other replica reads or writes it.
+    name: config.BREAKER_SCOPE === 'replica' ? `${name}.${config.INSTANCE}` : name,
     replica: config.INSTANCE,
     trip:
       config.BREAKER_MODE === 'consecutive'
@@ -106,19 +107,27 @@ export async function startGatewayRoute({
   if (!config.BREAKER_ENABLED) {
     // Not started: it neither reads nor writes the shared state, and exports no breaker series.
     logger.warn('circuit breaker disabled (BREAKER_ENABLED=false): gateway calls only time out', {
-      breaker: name,
+      breaker: breaker.name,
     });
     return new GatewayRoute(name, new DisabledBreaker(breaker), client, config.GATEWAY_TIMEOUT_MS);
   }
   instrumentBreaker(breaker, metrics.registry);
   breaker.onTransition(({ from, to, reason, scope, note }) => {
-    logger.info('circuit breaker transition', { breaker: name, from, to, reason, scope, note });
+    logger.info('circuit breaker transition', {
+      breaker: breaker.name,
+      from,
+      to,
+      reason,
+      scope,
+      note,
+    });
   });
   breaker.onStoreChange(({ up, error }) => {
-    if (up) logger.info('circuit breaker re-joined the shared state in Redis', { breaker: name });
+    if (up)
+      logger.info('circuit breaker re-joined the shared state in Redis', { breaker: breaker.name });
     else
       logger.warn('circuit breaker lost Redis; deciding locally', {
-        breaker: name,
+        breaker: breaker.name,
         mode: config.BREAKER_WHEN_STORE_DOWN,
         error,
       });
