@@ -39,6 +39,8 @@ export function createApp({
     refreshMs: config.PAYMENTS_DNS_REFRESH_MS,
     logger,
   });
+  balancer.start();
+  onShutdown?.(() => balancer.stop());
   const payments = new PaymentsClient(balancer, { timeoutMs: config.PAYMENTS_TIMEOUT_MS, logger });
   const store = new RecordStore<Order>(redis, {
     prefix: 'orders',

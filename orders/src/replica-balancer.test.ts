@@ -1,4 +1,4 @@
-import { captureLogger } from '@cb-lab/testing';
+import { captureLogger, waitFor } from '@cb-lab/testing';
 import { ReplicaBalancer, type LookupAll } from './replica-balancer';
 
 const logger = captureLogger().logger;
@@ -40,6 +40,23 @@ describe('ReplicaBalancer', () => {
     expect(new Set(await firstChoices(b, 4))).toEqual(
       new Set(['http://10.0.0.1:8080', 'http://10.0.0.2:8080']),
     );
+  });
+
+  it('once started, looks the name up again every refreshMs without a call, until stopped', async () => {
+    let answer = ['10.0.0.1'];
+    const lookup = jest.fn(() => Promise.resolve(answer));
+    const b = balancer(lookup, 10);
+    expect(await b.replicas()).toEqual(['http://10.0.0.1:8080']);
+    b.start();
+    // The replicas are recreated at new addresses while no call comes.
+    answer = ['10.0.0.7'];
+    await waitFor(() => lookup.mock.calls.length >= 3, 'two lookups without a call');
+    await b.stop();
+    // The first call after already goes to the new address.
+    expect(await b.replicas()).toEqual(['http://10.0.0.7:8080']);
+    const lookups = lookup.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(lookup.mock.calls.length).toBe(lookups);
   });
 
   it('keeps the last good list when a lookup fails', async () => {

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Logger } from '@cb-lab/shared';
+import { PeriodicTask, type Logger } from '@cb-lab/shared';
 
 export type LookupAll = (hostname: string) => Promise<readonly string[]>;
 
@@ -19,12 +19,15 @@ export interface ReplicaBalancerOptions {
  * Spreads calls over every address a service name resolves to, round robin.
  * Connecting by address keeps one keep-alive pool per replica, so no single
  * long-lived connection pins all traffic to one of them. The list is looked
- * up again every `refreshMs` in the background, so new or restarted replicas
- * are found; a failed lookup keeps the last good list.
+ * up again every `refreshMs`: in the background once {@link start}ed, so
+ * replicas recreated while no call came (new containers, new addresses) are
+ * found before the next call; and by a call that finds the list stale. A
+ * failed lookup keeps the last good list.
  */
 export class ReplicaBalancer {
   readonly #base: URL;
   readonly #lookup: LookupAll;
+  readonly #refresher: PeriodicTask<void>;
   #addresses: readonly string[] = [];
   #resolvedAt = 0;
   #refreshing: Promise<void> | undefined;
@@ -37,6 +40,21 @@ export class ReplicaBalancer {
       this.#addresses = [this.#hostname];
       this.#resolvedAt = Infinity;
     }
+    // #refresh logs its own failures and never rejects.
+    this.#refresher = new PeriodicTask({
+      intervalMs: options.refreshMs,
+      run: () => this.#refresh(),
+      onError: () => undefined,
+    });
+  }
+
+  /** Looks the name up every `refreshMs` from now on, calls or not (nothing to do for an address). */
+  start(): void {
+    if (this.#resolvedAt !== Infinity) this.#refresher.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#refresher.stop();
   }
 
   /** Base URLs of the known replicas, in the order the next calls will use them. */
