@@ -23,6 +23,8 @@ export interface LocalBreakerOptions extends CallJudge {
 /** Where a local breaker starts: the last shared state its replica knew. */
 export interface LocalStart {
   state: BreakerStateName;
+  /** When it last opened (0: not open); only shown, never decides. */
+  openedAt?: number;
   halfOpenAt: number;
   openCount: number;
   failures: number;
@@ -60,6 +62,7 @@ export class LocalBreaker {
   #term = 0;
   readonly #counter: TripCounter;
   #openCount: number;
+  #openedAt: number;
   #halfOpenAt: number;
   #isolatedUntil: number;
   /** Half-open: whether the probe is running (else the next call probes). */
@@ -68,11 +71,12 @@ export class LocalBreaker {
 
   constructor(
     private readonly options: LocalBreakerOptions,
-    start: LocalStart = { state: 'closed', halfOpenAt: 0, openCount: 0, failures: 0 },
+    start: LocalStart = { state: 'closed', openedAt: 0, halfOpenAt: 0, openCount: 0, failures: 0 },
   ) {
     // A half-open shared state means a probe elsewhere whose outcome this replica will not
     // learn: here, the next call probes.
     this.#state = start.state;
+    this.#openedAt = start.openedAt ?? 0;
     this.#halfOpenAt = start.halfOpenAt;
     this.#openCount = start.openCount;
     this.#isolatedUntil = start.isolatedUntil ?? 0;
@@ -100,6 +104,11 @@ export class LocalBreaker {
 
   get openCount(): number {
     return this.#openCount;
+  }
+
+  /** When it last opened (0 while it has not opened since it last closed). */
+  get openedAt(): number {
+    return this.#openedAt;
   }
 
   get halfOpenAt(): number {
@@ -229,7 +238,8 @@ export class LocalBreaker {
 
   #open(reason: TransitionReason): void {
     this.#openCount += 1;
-    this.#halfOpenAt = this.options.now() + openPeriodMs(this.options.open, this.#openCount);
+    this.#openedAt = this.options.now();
+    this.#halfOpenAt = this.#openedAt + openPeriodMs(this.options.open, this.#openCount);
     this.#counter.opened();
     this.#move('open', reason);
   }
@@ -238,6 +248,7 @@ export class LocalBreaker {
     this.#isolatedUntil = 0;
     this.#counter.cleared();
     this.#openCount = 0;
+    this.#openedAt = 0;
     this.#halfOpenAt = 0;
   }
 

@@ -57,6 +57,12 @@ describe('a shared breaker with a quorum of 2 replicas', () => {
     ]);
     expect(await outcome(poisoned!.execute(ok))).toBeInstanceOf(BrokenCircuitError);
     expect(poisoned!.retryAfterSeconds()).toBeGreaterThan(1);
+    // What it shows is its own breaker's: open once, and when it will probe.
+    const shown = poisoned!.snapshot();
+    expect(shown).toMatchObject({ state: 'open', failures: 5, openCount: 1 });
+    expect(Date.parse(shown.halfOpenAt ?? '') - Date.parse(shown.openedAt ?? '')).toBe(
+      shown.openMs,
+    );
 
     // Redis counted the 5 (the threshold) but holds the breaker closed: one replica is no quorum.
     const shared = await healthy1!.readShared();

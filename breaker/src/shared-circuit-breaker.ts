@@ -94,6 +94,11 @@ export interface BreakerSnapshot {
   breaker: string;
   /** The state this replica enforces right now. */
   state: BreakerStateName;
+  /**
+   * Failures, `openedAt`, `halfOpenAt` and `openCount` are those of the breaker deciding this
+   * replica's calls: the shared state, the local fallback while Redis is away, or (quorum) this
+   * replica's own breaker while it holds the replica open alone.
+   */
   failures: number;
   replica: string;
   /** `redis` while the shared state is in use; `local` while this replica runs its in-process fallback. */
@@ -361,21 +366,42 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
     return (await this.#guardedStoreCall(() => this.store.read(this.keys))).state;
   }
 
+  /**
+   * The counts and times of the breaker that decides this replica's calls
+   * now: the local one while Redis is away, this replica's own while it
+   * holds the replica open under a closed shared state (quorum), else the
+   * shared state as this replica last learned it.
+   */
+  #deciding(): Pick<SharedBreakerState, 'failures' | 'openedAt' | 'halfOpenAt' | 'openCount'> {
+    const local =
+      !this.#storeUp && this.#local
+        ? this.#local
+        : this.#view.state === 'closed' && this.#guard && this.#guard.state !== 'closed'
+          ? this.#guard
+          : undefined;
+    if (local === undefined) return this.#view;
+    // Read now, before the caller reads the effective state: reading a local breaker's count may
+    // decide it (a window ends), which moves the effective state with it.
+    const { failures, openedAt, halfOpenAt, openCount } = local;
+    return { failures, openedAt, halfOpenAt, openCount };
+  }
+
   snapshot(): BreakerSnapshot {
     const view = this.#view;
+    const deciding = this.#deciding();
     return {
       breaker: this.name,
       state: this.#effective,
-      failures: !this.#storeUp && this.#local ? this.#local.failures : view.failures,
+      failures: deciding.failures,
       replica: this.options.replica,
       store: this.#storeUp ? 'redis' : 'local',
       storeTopology: this.store.topology ?? null,
       storeServer: this.#server ?? null,
       storeSwitches: this.#switches,
       mode: this.options.trip.mode,
-      openedAt: isoOrNull(view.openedAt),
-      halfOpenAt: isoOrNull(view.halfOpenAt),
-      openCount: view.openCount,
+      openedAt: isoOrNull(deciding.openedAt),
+      halfOpenAt: isoOrNull(deciding.halfOpenAt),
+      openCount: deciding.openCount,
       openMs: this.options.open.openMs,
       localView: { ...view },
       clockOffsetMs: Math.round(this.#clock.offsetMs),
@@ -782,6 +808,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
       },
       {
         state: view.state,
+        openedAt: view.openedAt,
         halfOpenAt: view.halfOpenAt,
         openCount: view.openCount,
         failures: view.failures,
