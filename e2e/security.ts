@@ -26,7 +26,8 @@ const redisCli = async (stack: Stack, script: string) =>
  * Security basics on the running stack: non-root read-only containers with
  * limits, Redis closed to anyone but the lab's user and that user closed to
  * other keys and dangerous commands, and the run's secrets in no image and
- * no log line. Runs last, so the logs it reads hold the whole suite's run.
+ * no log line. Runs after every part but the last (which recreates payments),
+ * so the logs it reads hold nearly the whole run.
  */
 export function security(running: () => Stack): void {
   describe('security', () => {

@@ -5,7 +5,7 @@ import { security } from './security';
 import { sharedBreaker } from './shared-breaker';
 import { startStack, type Stack } from '@cb-lab/testing';
 import { walkingSkeleton } from './walking-skeleton';
-import { walkthrough } from './walkthrough';
+import { poisonedReplicaWalkthrough, walkthrough } from './walkthrough';
 
 // One stack for the whole suite: building the images and starting it is the slow part.
 jest.setTimeout(15 * 60_000);
@@ -31,5 +31,7 @@ walkthrough(running);
 labCli(running);
 observability(running);
 faultMatrix(running);
-// Last: it reads the logs of the whole run for secrets.
+// It reads the logs of the whole run for secrets, before the payments containers are recreated.
 security(running);
+// Last: it recreates the payments containers, which the other parts' container handles do not follow.
+poisonedReplicaWalkthrough(running);

@@ -64,6 +64,13 @@ export interface Stack {
   readonly adminToken: string;
   /** The password of Redis's `lab` user (a fresh one per run). */
   readonly redisPassword: string;
+  /**
+   * What `docker compose` needs, run from the repository root, to act on this
+   * stack: its project name (`COMPOSE_PROJECT_NAME`) and the variables it was
+   * started with. Containers it recreates are not the ones `container()` and
+   * `environment` know.
+   */
+  readonly composeEnvironment: Readonly<Record<string, string>>;
   container(name: string): StackContainer;
   /** Replaces the gateway's faults through its admin API (`null` heals it); throws if refused. */
   setGatewayFaults(faults: Readonly<Record<string, unknown>> | null): Promise<void>;
@@ -85,31 +92,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const adminToken = `stack-${randomUUID()}`;
   const redisPassword = `redis-${randomUUID()}`;
+  const projectName = `cb-lab-${randomUUID().slice(0, 8)}`;
   let compose = new DockerComposeEnvironment(path.resolve(__dirname, '../..'), [
     'docker-compose.yml',
     ...(options.overrides ?? []),
-  ]);
+  ]).withProjectName(projectName);
   for (const name of options.oneShot ?? [])
     compose = compose.withWaitStrategy(name, Wait.forOneShotStartup());
+  const variables: Record<string, string> = {
+    NODE_IMAGE: images.node,
+    REDIS_IMAGE: images.redis,
+    PROMETHEUS_IMAGE: images.prometheus,
+    ORDERS_HOST_PORT: String(orders),
+    GATEWAY_HOST_PORT: String(gateway),
+    PROMETHEUS_HOST_PORT: String(prometheus),
+    PAYMENTS_HOST_PORTS: `${payments[0]}-${payments[payments.length - 1]}`,
+    SECONDARY_GATEWAY_HOST_PORT: String(secondaryGateway),
+    LOAD_GENERATOR_HOST_PORT: String(loadGenerator),
+    ADMIN_TOKEN: adminToken,
+    REDIS_PASSWORD: redisPassword,
+    REDIS_ADMIN_PASSWORD: `redis-admin-${randomUUID()}`,
+    REDIS_SENTINEL_PASSWORD: `redis-sentinel-${randomUUID()}`,
+    BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
+    ...options.environment,
+  };
   const environment = await compose
     .withBuild()
-    .withEnvironment({
-      NODE_IMAGE: images.node,
-      REDIS_IMAGE: images.redis,
-      PROMETHEUS_IMAGE: images.prometheus,
-      ORDERS_HOST_PORT: String(orders),
-      GATEWAY_HOST_PORT: String(gateway),
-      PROMETHEUS_HOST_PORT: String(prometheus),
-      PAYMENTS_HOST_PORTS: `${payments[0]}-${payments[payments.length - 1]}`,
-      SECONDARY_GATEWAY_HOST_PORT: String(secondaryGateway),
-      LOAD_GENERATOR_HOST_PORT: String(loadGenerator),
-      ADMIN_TOKEN: adminToken,
-      REDIS_PASSWORD: redisPassword,
-      REDIS_ADMIN_PASSWORD: `redis-admin-${randomUUID()}`,
-      REDIS_SENTINEL_PASSWORD: `redis-sentinel-${randomUUID()}`,
-      BREAKER_OPEN_MS: String(COMPOSE_BREAKER_OPEN_MS),
-      ...options.environment,
-    })
+    .withEnvironment(variables)
     .withDefaultWaitStrategy(Wait.forHealthCheck())
     .withStartupTimeout(300_000)
     .up([...(options.services ?? STACK_SERVICES)]);
@@ -133,6 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     environment,
     adminToken,
     redisPassword,
+    composeEnvironment: { ...variables, COMPOSE_PROJECT_NAME: projectName },
     container(name) {
       const docker = runtime.container.getById(environment.getContainer(name).getId());
       return {

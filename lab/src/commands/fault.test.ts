@@ -1,5 +1,5 @@
 import { LabError } from '../stack';
-import { isolationMs, scopeOf } from './fault';
+import { isolationMs, replicaIdsOf, scopeOf } from './fault';
 
 describe('the scope of lab fault', () => {
   it('is every caller when neither --replica nor --share is given', () => {
@@ -25,6 +25,21 @@ describe('the scope of lab fault', () => {
   ])('refuses %s with a clear message', (_what, replicas, share, message) => {
     expect(() => scopeOf(replicas, share)).toThrow(LabError);
     expect(() => scopeOf(replicas, share)).toThrow(message);
+  });
+});
+
+describe('lab fault --replica', () => {
+  const ids: Record<string, string> = {
+    'http://localhost:8081': '3f2a9c1b7d4e',
+    'http://localhost:8082': '9e8d7c6b5a41',
+  };
+  const askId = (url: string) => Promise.resolve(ids[url] ?? `unknown ${url}`);
+
+  it('takes ids as given, and asks each address for the id of the replica answering there', async () => {
+    expect(await replicaIdsOf(undefined, askId)).toBeUndefined();
+    expect(
+      await replicaIdsOf(['p-1,http://localhost:8081/', 'http://localhost:8082'], askId),
+    ).toEqual(['p-1', '3f2a9c1b7d4e', '9e8d7c6b5a41']);
   });
 });
 

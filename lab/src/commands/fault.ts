@@ -27,8 +27,9 @@ are cleared; with --merge, they keep their current values.
   --timeout-rate R    share of charges (0 to 1) accepted and never answered
   --down              cut every charge's connection without an answer
   --replica ID        limit the faults to the payments replica with this id
-                      (as lab status lists them); repeat or comma-separate
-                      for several
+                      (as lab status lists them), or to the one answering at
+                      this address (http://localhost:8081); repeat or
+                      comma-separate for several
   --share R           limit the faults to this share (0 to 1] of the
                       gateway's callers
   --merge             change only the faults given (and the scope, if given)
@@ -39,6 +40,7 @@ Examples:
   npm run lab -- fault --down
   npm run lab -- fault --error-rate 0.5
   npm run lab -- fault --down --replica 3f2a9c1b7d4e
+  npm run lab -- fault --error-rate 1 --replica http://localhost:8081
   npm run lab -- fault --latency 1500ms --merge
 ${ENDPOINT_HELP}`,
   async run(argv) {
@@ -65,7 +67,7 @@ ${ENDPOINT_HELP}`,
     if (values['timeout-rate'] !== undefined)
       faults.timeoutRate = parseNumber('--timeout-rate', values['timeout-rate'], 0, 1);
     if (values.down === true) faults.down = true;
-    const scope = scopeOf(values.replica, values.share);
+    const scope = scopeOf(await replicaIdsOf(values.replica), values.share);
     if (Object.keys(faults).length === 0 && !(values.merge === true && scope !== undefined)) {
       throw new LabError(
         'give at least one fault, e.g. --down or --error-rate 0.5. See: npm run lab -- fault --help',
@@ -88,7 +90,30 @@ ${ENDPOINT_HELP}`,
   },
 };
 
-/** The scope `--replica` and `--share` ask for; undefined when neither is given. */
+/** The id of the payments replica answering at `url` (its INSTANCE, the caller name the gateway hears). */
+async function askReplicaId(url: string): Promise<string> {
+  const view = await callJson('payments', `${url}/payments/circuit`, circuitViewSchema);
+  return view.replica;
+}
+
+/**
+ * `--replica` values as replica ids, each list split at its commas: an
+ * address (`http://…`) is the replica answering there, asked for its id.
+ */
+export async function replicaIdsOf(
+  values: string[] | undefined,
+  askId: (url: string) => Promise<string> = askReplicaId,
+): Promise<string[] | undefined> {
+  if (values === undefined) return undefined;
+  const entries = values.flatMap((list) => list.split(',')).map((entry) => entry.trim());
+  return Promise.all(
+    entries.map((entry) =>
+      /^https?:\/\//.test(entry) ? askId(entry.replace(/\/+$/, '')) : Promise.resolve(entry),
+    ),
+  );
+}
+
+/** The scope `--replica` (ids) and `--share` ask for; undefined when neither is given. */
 export function scopeOf(
   replicas: string[] | undefined,
   share: string | undefined,

@@ -9,6 +9,8 @@ export {
   type WalkthroughVariables,
 } from './run-walkthrough';
 export {
+  POISONED_REPLICA,
+  SEED_DEMO,
   WALKTHROUGH,
   WalkthroughClaimError,
   type WalkthroughSection,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { WALKTHROUGH, type WalkthroughStep } from './steps';
+import { WALKTHROUGH, type WalkthroughSection, type WalkthroughStep } from './steps';
 
 /** What the templates are filled with. */
 export interface WalkthroughVariables {
@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Environment for the commands: the LAB_* addresses and ADMIN_TOKEN the CLI reads. */
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The chapters to run, in order: every one by default. */
+  sections?: readonly WalkthroughSection[];
   onStep?: (result: StepResult) => void;
 }
 
@@ -70,11 +72,12 @@ export async function runWalkthrough({
   labCommand,
   env,
   cwd,
+  sections = WALKTHROUGH,
   onStep,
 }: RunOptions): Promise<StepResult[]> {
   const results: StepResult[] = [];
   const memory: Record<string, number> = {};
-  for (const section of WALKTHROUGH) {
+  for (const section of sections) {
     for (const step of section.steps) {
       const command = render(step.command, variables).replaceAll('npm run lab --', labCommand);
       const output = await runShell(command, env, cwd);

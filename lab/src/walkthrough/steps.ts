@@ -56,7 +56,17 @@ const everyReplica = (output: string, state: string, failures: number): boolean 
   );
 };
 
-export const WALKTHROUGH: WalkthroughSection[] = [
+/** `uniq -c` counts in `output`: how many lines were `text`. */
+const counted = (output: string, text: string): number => {
+  for (const line of output.split('\n')) {
+    const [, times, rest] = /^\s*(\d+) (.*)$/.exec(line) ?? [];
+    if (rest === text) return Number(times);
+  }
+  return 0;
+};
+
+/** The seed's demo: one gateway broken for everyone, the shared breaker through its states. */
+export const SEED_DEMO: WalkthroughSection[] = [
   {
     title: 'Before you start',
     steps: [
@@ -275,3 +285,145 @@ export const WALKTHROUGH: WalkthroughSection[] = [
     ],
   },
 ];
+
+const PAUSE_LOAD = `curl -s -X PUT {{loadGenerator}}/load -H 'authorization: Bearer {{token}}' -H 'content-type: application/json' -d '{"ratePerSecond":0}'`;
+const POISON_ONE =
+  'npm run lab -- fault --error-rate 1 --error-status 503 --replica http://{{payments}}';
+const TWENTY_FOUR_ORDERS = `for i in $(seq 24); do ${ORDER} | ${REASONS}; done | sort | uniq -c`;
+const DIRECT_PAYMENTS = `for i in $(seq 6); do k=direct-$(date +%s%N); curl -s -X POST {{payments}}/payments -H 'content-type: application/json' -H "Idempotency-Key: $k" -d "{\\"orderId\\":\\"$k\\",\\"amount\\":1999,\\"currency\\":\\"EUR\\"}" | grep -o '"error":"[a-z_]*"'; done`;
+const PAID = '"status":"paid"';
+const AT_GATEWAY = '"status":"payment_failed" "failureReason":"gateway_unavailable"';
+const REFUSED = '"status":"payment_failed" "failureReason":"circuit_open"';
+
+/** The faults reach exactly one caller: the replica behind {{payments}}. */
+function checkPoisonedOne(out: string): void {
+  expect(
+    /gateway faults: 100% answer 503, for replica \S+ only \(reaching \S+ of \d+ callers/.test(out),
+    'the faults reach one replica only',
+    out,
+  );
+}
+
+/**
+ * One replica's path to the gateway broken: what the shared breaker does
+ * by default, and with a quorum. Restarting payments makes the chapter run
+ * last in the end-to-end suite.
+ */
+export const POISONED_REPLICA: WalkthroughSection[] = [
+  {
+    title: '7. One replica’s path broken, without a quorum',
+    steps: [
+      {
+        text: 'This chapter stands on its own. Pause the background load again, and start from a healthy gateway and a closed breaker:',
+        command: `${PAUSE_LOAD} && echo && npm run lab -- heal && npm run lab -- breaker reset`,
+        check: (out) => {
+          expect(out.includes('"ratePerSecond":0'), 'the background load is paused', out);
+          expect(out.includes('now closed'), 'the breaker is closed', out);
+        },
+      },
+      {
+        text: 'Break the gateway for one replica only: the one answering at {{payments}}. Payments names itself to the gateway in a `Caller-Replica` header, and the fault reaches only that caller (think of its network, or a bad node behind a load balancer):',
+        command: POISON_ONE,
+        check: checkPoisonedOne,
+      },
+      {
+        text: 'Orders spreads its calls over the three replicas in turn, so about every third order goes through the broken path. Twenty-four orders: the shared breaker counts one run of failures for the whole cluster, and the healthy replicas’ successes keep ending it, so it never reaches five. Nothing stops the broken replica: every order it gets fails at the gateway.',
+        command: TWENTY_FOUR_ORDERS,
+        check: (out) => {
+          const failed = counted(out, AT_GATEWAY);
+          expect(
+            failed >= 6 && failed <= 10,
+            'about a third of the orders failed at the gateway',
+            out,
+          );
+          expect(
+            counted(out, REFUSED) === 0,
+            'no order was refused: the breaker stayed closed',
+            out,
+          );
+          expect(counted(out, PAID) === 24 - failed, 'every other order was paid', out);
+        },
+      },
+      {
+        text: 'But when the broken replica’s failures are all Redis hears (the others quiet), five in a row open the shared breaker, and for every replica. Clear the count, then send six payments straight to that replica:',
+        command: `npm run lab -- breaker reset > /dev/null && ${DIRECT_PAYMENTS}`,
+        check: (out) => {
+          expect(
+            count(out, '"error":"gateway_unavailable"') === 5,
+            'five failed at the gateway',
+            out,
+          );
+          expect(count(out, '"error":"circuit_open"') === 1, 'the sixth was refused', out);
+        },
+      },
+      {
+        text: 'All three replicas are open: one replica’s broken path now costs the two healthy ones every order until a probe gets through.',
+        command: 'npm run lab -- status',
+        check: (out) => {
+          expect(everyReplica(out, 'open', 5), 'all three replicas are open', out);
+        },
+      },
+    ],
+  },
+  {
+    title: '8. The same with a quorum of two: only that replica stops',
+    steps: [
+      {
+        text: 'Restart the payments replicas with `BREAKER_QUORUM=2` (`--wait` returns once they are healthy) and close the breaker. Each replica now also keeps a breaker of its own, and the shared one opens only once two replicas have tripped theirs. A replica’s id is its container’s, so set the fault again for the new replica at {{payments}}; orders looks the replicas up again every 2 s, hence the pause:',
+        command: `BREAKER_QUORUM=2 docker compose --progress quiet up -d --wait payments && npm run lab -- breaker reset && ${POISON_ONE} && sleep 3`,
+        check: (out) => {
+          expect(out.includes('now closed'), 'the breaker is closed', out);
+          checkPoisonedOne(out);
+        },
+      },
+      {
+        text: 'The same twenty-four orders. The broken replica fails five, and its own breaker opens: its later orders are refused at once, without a call to the gateway, and the two healthy replicas pay every order they get:',
+        command: TWENTY_FOUR_ORDERS,
+        check: (out) => {
+          expect(counted(out, AT_GATEWAY) === 5, 'five orders failed at the gateway', out);
+          expect(
+            counted(out, REFUSED) >= 1 && counted(out, REFUSED) <= 5,
+            'only the broken replica’s later orders were refused',
+            out,
+          );
+          expect(
+            counted(out, PAID) === 24 - 5 - counted(out, REFUSED),
+            'every other order was paid',
+            out,
+          );
+        },
+      },
+      {
+        text: 'One replica open on its own breaker, two closed, and Redis holds the shared breaker closed: one replica is no quorum.',
+        command: 'npm run lab -- status',
+        check: (out) => {
+          const rows = replicaRows(out);
+          expect(
+            rows.length === 3 &&
+              rows.filter((row) => /\sopen\s/.test(row)).length === 1 &&
+              rows.filter((row) => /\sclosed\s/.test(row)).length === 2,
+            'one replica is open, two are closed',
+            out,
+          );
+          expect(
+            out.includes('as Redis holds it: closed,'),
+            'Redis holds the shared breaker closed',
+            out,
+          );
+        },
+      },
+      {
+        text: 'Put the replicas back to the default (no quorum), heal the gateway, close the breaker and resume the background load:',
+        command: `docker compose --progress quiet up -d --wait payments && npm run lab -- heal && npm run lab -- breaker reset && curl -s -X PUT {{loadGenerator}}/load -H 'authorization: Bearer {{token}}' -H 'content-type: application/json' -d '{"ratePerSecond":2}'`,
+        check: (out) => {
+          expect(out.includes('gateway faults: healthy'), 'the gateway is healed', out);
+          expect(out.includes('now closed'), 'the breaker is closed', out);
+          expect(out.includes('"ratePerSecond":2'), 'the background load runs again', out);
+        },
+      },
+    ],
+  },
+];
+
+/** The README's walkthrough, every chapter in order. */
+export const WALKTHROUGH: WalkthroughSection[] = [...SEED_DEMO, ...POISONED_REPLICA];
