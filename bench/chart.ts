@@ -99,3 +99,62 @@ export function renderLatencyChart(chart: LatencyChart): string {
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif">\n${parts.join('\n')}\n</svg>\n`;
 }
+
+/** Bars side by side: one group per question, one bar per subject in each group. */
+export interface BarChart {
+  title: string;
+  /** What the bars count, under the axis, e.g. "calls". */
+  unit: string;
+  subjects: readonly { label: string; color: string }[];
+  /** Each group's values, in the order of `subjects`. */
+  groups: readonly { label: string; values: readonly number[] }[];
+}
+
+/**
+ * Horizontal grouped bars on a linear axis, each bar labelled with its
+ * value (a bar of 0 is still labelled, so "none" reads as a figure).
+ */
+export function renderBarChart(chart: BarChart): string {
+  const bar = 16;
+  const groupGap = 34;
+  const left = 330;
+  const right = 60;
+  const top = 50;
+  const groupHeight = chart.subjects.length * bar;
+  const plotHeight = chart.groups.length * (groupHeight + groupGap);
+  const height = top + plotHeight + 20 + chart.subjects.length * 20 + 20;
+  const plotWidth = WIDTH - left - right;
+  const max = Math.max(1, ...chart.groups.flatMap((g) => g.values));
+  const x = (value: number) => left + (value / max) * plotWidth;
+  const parts = [
+    `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
+    `<text x="20" y="24" font-size="15" font-weight="bold">${escape(chart.title)}</text>`,
+    `<line x1="${left}" x2="${left}" y1="${top - 10}" y2="${top + plotHeight - groupGap + 10}" stroke="#999"/>`,
+  ];
+  chart.groups.forEach((group, g) => {
+    const y0 = top + g * (groupHeight + groupGap);
+    parts.push(
+      `<text x="${left - 10}" y="${(y0 + groupHeight / 2 + 4).toFixed(1)}" font-size="12" text-anchor="end">${escape(group.label)}</text>`,
+    );
+    group.values.forEach((value, s) => {
+      const y = y0 + s * bar;
+      const color = chart.subjects[s]?.color ?? '#777';
+      parts.push(
+        `<rect x="${left}" y="${y + 1}" width="${(x(value) - left).toFixed(1)}" height="${bar - 2}" fill="${color}"/>`,
+        `<text x="${(x(value) + 5).toFixed(1)}" y="${y + bar - 4}" font-size="11">${value}</text>`,
+      );
+    });
+  });
+  const legendTop = top + plotHeight;
+  parts.push(
+    `<text x="${left}" y="${legendTop}" font-size="12">${escape(chart.unit)} (0 to ${max}, linear)</text>`,
+  );
+  chart.subjects.forEach((subject, s) => {
+    const y = legendTop + 20 + s * 20;
+    parts.push(
+      `<rect x="${left}" y="${y - 10}" width="24" height="12" fill="${subject.color}"/>`,
+      `<text x="${left + 32}" y="${y}" font-size="12">${escape(subject.label)}</text>`,
+    );
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="sans-serif">\n${parts.join('\n')}\n</svg>\n`;
+}
