@@ -7,13 +7,13 @@
  *   npm run bench:fast-failure      (BENCH_RATE=20 orders/s, BENCH_OUTAGE_MS=30000)
  */
 import { type Stack } from '@cb-lab/testing';
-import { runLoad, type OrderSample } from '@cb-lab/load-generator';
+import { type OrderSample } from '@cb-lab/load-generator';
 import { summarize } from '@cb-lab/load-generator';
 import { renderLatencyChart } from './chart';
 import { describeMachine } from './machine';
 import { writeChart, writeSection } from './report';
 import { log, runBenchmark } from './run';
-import { stackRedisVersion, startBenchStacks } from './stack-bench';
+import { loadSamples, stackRedisVersion, startBenchStacks } from './stack-bench';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const HEALTHY_MS = Number(process.env.BENCH_HEALTHY_MS ?? 15_000);
@@ -23,7 +23,7 @@ const GATEWAY_TIMEOUT_MS = 1_000;
 const SETTLED_AFTER_MS = GATEWAY_TIMEOUT_MS + 1_000;
 
 const load = async (stack: Stack, durationMs: number): Promise<OrderSample[]> =>
-  (await runLoad({ ordersUrl: stack.orders, ratePerSecond: RATE, durationMs })).samples;
+  loadSamples({ ordersUrl: stack.orders, ratePerSecond: RATE, durationMs });
 
 /** The slowest order sent in each second of the phase. */
 const slowestPerSecond = (samples: readonly OrderSample[], durationMs: number): number[] =>

@@ -20,7 +20,7 @@ import { renderBarChart } from './chart';
 import { describeMachine } from './machine';
 import { writeChart, writeSection } from './report';
 import { log, runBenchmark } from './run';
-import { BENCH_SERVICES, stackRedisVersion } from './stack-bench';
+import { BENCH_SERVICES, loadSamples, stackRedisVersion } from './stack-bench';
 
 const RATE = Number(process.env.BENCH_RATE ?? 20);
 const FAULT_MS = Number(process.env.BENCH_FAULT_MS ?? 15_000);
@@ -184,7 +184,7 @@ async function runScenario(
     scenario.broken(ids[name] ?? '', poisoned),
   );
   const [faultedBefore, refusedBefore] = [await faultedCharges(stack), await refusals(stack)];
-  const load = runLoad({
+  const load = loadSamples({
     ordersUrl: stack.orders,
     ratePerSecond: RATE,
     durationMs: LEAD_MS + FAULT_MS + RECOVERY_MS,
@@ -201,7 +201,7 @@ async function runScenario(
   await sleep(Math.max(0, FAULT_MS - (performance.now() - faultAt)));
   await stack.setGatewayFaults(null);
   const closedAfterMs = await timeUntil(stack, allClosed, RECOVERY_MS);
-  const { samples } = await load;
+  const samples = await load;
   const [faultedAfter, refusedAfter] = [await faultedCharges(stack), await refusals(stack)];
   if (closedAfterMs === undefined) await resetBreakers(stack);
   const refusedHealthy = Object.keys(ids)
@@ -218,7 +218,7 @@ async function runScenario(
 
 /** The gateway holds every charge unanswered for HANG_MS; payments gives up after its timeout. */
 async function runHang(stack: Stack): Promise<HangRun> {
-  const load = runLoad({
+  const load = loadSamples({
     ordersUrl: stack.orders,
     ratePerSecond: RATE,
     durationMs: LEAD_MS + HANG_MS,
@@ -230,7 +230,7 @@ async function runHang(stack: Stack): Promise<HangRun> {
     (views) => Object.values(views).every((view) => view?.state === 'open'),
     HANG_MS,
   );
-  const { samples } = await load;
+  const samples = await load;
   await stack.setGatewayFaults(null);
   return { orders: samples, openAfterMs };
 }

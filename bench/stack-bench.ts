@@ -1,3 +1,4 @@
+import { runLoad, type LoadOptions, type OrderSample } from '@cb-lab/load-generator';
 import { startStack, type Stack, type StackOptions } from '@cb-lab/testing';
 
 /** The services an orders → payments → gateway benchmark needs: no Prometheus, no background load. */
@@ -49,4 +50,11 @@ export async function stackRedisVersion(stack: Stack): Promise<string | undefine
     .getContainer('redis-1')
     .exec(['redis-server', '--version']);
   return /v=(\S+)/.exec(output)?.[1];
+}
+
+/** Runs a load and keeps every order's sample: a benchmark's runs are short, and it needs them all. */
+export async function loadSamples(options: Omit<LoadOptions, 'onSample'>): Promise<OrderSample[]> {
+  const samples: OrderSample[] = [];
+  await runLoad({ ...options, onSample: (sample) => samples.push(sample) });
+  return samples;
 }

@@ -14,4 +14,7 @@ export {
   type OrderOutcome,
   type OrderSample,
 } from './load';
+export { LatencyHistogram } from './latency-histogram';
+export { OutcomeTally } from './outcome-tally';
+export { RecentLatencies } from './recent-latencies';
 export { formatMs, quantile, summarize, type LatencySummary } from './stats';

@@ -1,5 +1,8 @@
 import { orderSchema } from '@cb-lab/contracts';
 import { performance } from 'node:perf_hooks';
+import { LatencyHistogram } from './latency-histogram';
+import { OutcomeTally } from './outcome-tally';
+import type { LatencySummary } from './stats';
 
 /** How one order ended, from the load generator's point of view. */
 export type OrderOutcome =
@@ -33,8 +36,15 @@ export interface LoadOptions {
   onSample?: (sample: OrderSample) => void;
 }
 
+/**
+ * What a load run measured, in a size that does not grow with its length.
+ * A caller that wants every sample collects them with `onSample`.
+ */
 export interface LoadResult {
-  samples: OrderSample[];
+  /** Orders that got an answer or gave up waiting (skipped beats are not orders). */
+  orders: number;
+  latency: LatencySummary;
+  outcomes: OutcomeTally;
   /** Beats skipped because `maxInFlight` orders were already waiting. */
   skipped: number;
   durationMs: number;
@@ -96,7 +106,8 @@ export async function runLoad({
 }: LoadOptions): Promise<LoadResult> {
   if (!(ratePerSecond > 0))
     throw new RangeError(`the rate must be above 0 orders per second (got ${ratePerSecond})`);
-  const samples: OrderSample[] = [];
+  const latency = new LatencyHistogram();
+  const outcomes = new OutcomeTally();
   const inFlight = new Set<Promise<void>>();
   const intervalMs = 1_000 / ratePerSecond;
   const started = performance.now();
@@ -116,14 +127,21 @@ export async function runLoad({
     const sentAtMs = performance.now() - started;
     const request = placeOrder(ordersUrl, n, requestTimeoutMs).then((result) => {
       const sample = { sentAtMs, ...result };
-      samples.push(sample);
+      latency.record(sample.latencyMs);
+      outcomes.record(sample);
       onSample?.(sample);
     });
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
   }
   await Promise.all(inFlight);
-  return { samples, skipped, durationMs: performance.now() - started };
+  return {
+    orders: outcomes.count,
+    latency: latency.summary(),
+    outcomes,
+    skipped,
+    durationMs: performance.now() - started,
+  };
 }
 
 /** The longest delay a Node.js timer takes; a longer one fires after 1 ms, with a warning. */

@@ -1,39 +1,37 @@
 import { endpointsFrom, ENDPOINT_HELP, parse, parseDuration, parseNumber } from '../args';
 import { stdout, type Command, type Output } from '../command';
-import { formatMs, runLoad, summarize, type OrderSample } from '@cb-lab/load-generator';
+import {
+  formatMs,
+  OutcomeTally,
+  RecentLatencies,
+  runLoad,
+  type OrderSample,
+} from '@cb-lab/load-generator';
 
-/** Counts outcomes and failure reasons, e.g. `paid 120 · payment_failed 30 (circuit_open 28, gateway_unavailable 2)`. */
-export function describeOutcomes(samples: readonly OrderSample[]): string {
-  const outcomes = new Map<string, number>();
-  const reasons = new Map<string, number>();
-  for (const sample of samples) {
-    outcomes.set(sample.outcome, (outcomes.get(sample.outcome) ?? 0) + 1);
-    if (sample.failureReason !== undefined)
-      reasons.set(sample.failureReason, (reasons.get(sample.failureReason) ?? 0) + 1);
-  }
-  const reasonText = [...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ');
-  return [...outcomes]
-    .map(
-      ([outcome, count]) =>
-        `${outcome} ${count}${outcome === 'payment_failed' && reasonText !== '' ? ` (${reasonText})` : ''}`,
-    )
-    .join(' · ');
-}
+/** The progress line's window: rate and latency over the last this many ms. */
+const PROGRESS_WINDOW_MS = 5_000;
 
-/** Prints a progress line every second: rate and latency over the last five seconds, outcomes so far. */
+/**
+ * Prints a progress line every second: rate and latency over the last five seconds, outcomes so
+ * far. It keeps the last five seconds of samples and a tally, so a long run stays small.
+ */
 export function progressReporter(out: Output, startedAt = Date.now()) {
-  const samples: OrderSample[] = [];
+  const recent = new RecentLatencies(PROGRESS_WINDOW_MS);
+  const outcomes = new OutcomeTally();
   const timer = setInterval(() => {
     const elapsedMs = Date.now() - startedAt;
-    const recent = samples.filter((s) => s.sentAtMs >= elapsedMs - 5_000);
-    const latency = summarize(recent.map((s) => s.latencyMs));
+    const latency = recent.summary(elapsedMs);
+    const windowSeconds = Math.min(PROGRESS_WINDOW_MS / 1_000, Math.max(elapsedMs / 1_000, 1));
     out.progress(
-      `t=${(elapsedMs / 1_000).toFixed(0)}s  ${(recent.length / Math.min(5, Math.max(elapsedMs / 1_000, 1))).toFixed(1)}/s  ` +
-        `p50 ${formatMs(latency.p50)}  p95 ${formatMs(latency.p95)}  p99 ${formatMs(latency.p99)}  ${describeOutcomes(samples)}`,
+      `t=${(elapsedMs / 1_000).toFixed(0)}s  ${(latency.count / windowSeconds).toFixed(1)}/s  ` +
+        `p50 ${formatMs(latency.p50)}  p95 ${formatMs(latency.p95)}  p99 ${formatMs(latency.p99)}  ${outcomes.describe()}`,
     );
   }, 1_000);
   return {
-    record: (sample: OrderSample) => samples.push(sample),
+    record: (sample: OrderSample) => {
+      recent.record(sample.sentAtMs, sample.latencyMs);
+      outcomes.record(sample);
+    },
     stop: () => {
       clearInterval(timer);
     },
@@ -76,16 +74,16 @@ ${ENDPOINT_HELP}`,
     });
     progress.stop();
     process.off('SIGINT', onInterrupt);
-    const latency = summarize(result.samples.map((s) => s.latencyMs));
+    const { latency, outcomes } = result;
     stdout.line(
-      `${result.samples.length} orders in ${(result.durationMs / 1_000).toFixed(1)}s: ${describeOutcomes(result.samples)}`,
+      `${result.orders} orders in ${(result.durationMs / 1_000).toFixed(1)}s: ${outcomes.describe()}`,
     );
     stdout.line(
       `latency p50 ${formatMs(latency.p50)}  p95 ${formatMs(latency.p95)}  p99 ${formatMs(latency.p99)}  max ${formatMs(latency.max)}`,
     );
     if (result.skipped > 0)
       stdout.line(`${result.skipped} beats skipped: too many orders were waiting for an answer`);
-    if (result.samples.every((s) => s.outcome === 'error')) {
+    if (outcomes.of('error') === result.orders) {
       stdout.line(
         `no order got an answer from ${endpoints.orders}: is the stack up? (docker compose up --build --wait)`,
       );
