@@ -104,6 +104,27 @@ describe('orders with a real Redis, payments and gateway', () => {
     expect(await reuse.json()).toMatchObject({ error: 'idempotency_key_reused' });
   });
 
+  it('keeps an order, its Idempotency-Key and its payment for RECORD_RETENTION_HOURS, not longer', async () => {
+    const url = await startOrders({ RECORD_RETENTION_HOURS: '2' });
+    const placed = await placeOrder(
+      url,
+      { customerId: 'c-ttl', amount: 700, currency: 'EUR' },
+      { 'Idempotency-Key': 'retention-1' },
+    );
+    expect(placed.status).toBe(201);
+    const order = (await placed.json()) as { id: string; paymentId: string };
+    const client = redis.connect();
+    const ttl = async (key: string) => client.ttl(key);
+    // Set when created, in one step with the key; a few seconds may have passed since.
+    for (const key of [`{orders}:record:${order.id}`, '{orders}:idempotency:retention-1']) {
+      expect(await ttl(key)).toBeGreaterThan(2 * 3_600 - 60);
+      expect(await ttl(key)).toBeLessThanOrEqual(2 * 3_600);
+    }
+    // Payments here runs on its default, 6 hours.
+    expect(await ttl(`{payments}:record:${order.paymentId}`)).toBeGreaterThan(6 * 3_600 - 60);
+    expect(await ttl(`{payments}:record:${order.paymentId}`)).toBeLessThanOrEqual(6 * 3_600);
+  });
+
   it('ends a declined order as payment_failed with the reason', async () => {
     const url = await startOrders();
     const response = await placeOrder(url, { customerId: 'c-3', amount: 100_001, currency: 'EUR' });

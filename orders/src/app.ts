@@ -7,7 +7,7 @@ import {
 } from '@cb-lab/shared';
 import type { Express } from 'express';
 import type { OrdersConfig } from './config';
-import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
+import { FINAL_ORDER_STATUSES, type Order } from './order';
 import { OrderReconciler, pendingOrders } from './order-reconciler';
 import { OrderService } from './order-service';
 import { createOrdersMetrics } from './orders-metrics';
@@ -45,7 +45,7 @@ export function createApp({
   const store = new RecordStore<Order>(redis, {
     prefix: 'orders',
     finalStatuses: FINAL_ORDER_STATUSES,
-    ttlSeconds: ORDER_TTL_SECONDS,
+    ttlSeconds: config.RECORD_RETENTION_HOURS * 3_600,
   });
   const pending = pendingOrders(redis);
   const ordersMetrics = createOrdersMetrics(metrics.registry);

@@ -1,10 +1,17 @@
-import { checkRedisTopology, env, redisConfigShape, serviceConfigShape } from '@cb-lab/shared';
+import {
+  checkRedisTopology,
+  env,
+  recordRetentionShape,
+  redisConfigShape,
+  serviceConfigShape,
+} from '@cb-lab/shared';
 import { z } from 'zod';
 
 export const ordersConfigSchema = z
   .object({
     ...serviceConfigShape,
     ...redisConfigShape,
+    ...recordRetentionShape,
     /** Every address this host name resolves to is a payments replica; calls are spread over all of them. */
     PAYMENTS_URL: env.url({ protocols: ['http:'], default: 'http://localhost:8081' }),
     /** Longer than the payments service's own gateway budget, so its answer (even a failure) arrives. */

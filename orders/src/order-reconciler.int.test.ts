@@ -19,7 +19,7 @@ import {
   type RunningPayments,
 } from '../../payments/src/app.fixture';
 import { startOrders, type RunningOrders } from './app.fixture';
-import { FINAL_ORDER_STATUSES, ORDER_TTL_SECONDS, type Order } from './order';
+import { FINAL_ORDER_STATUSES, type Order } from './order';
 import { OrderReconciler, pendingOrders } from './order-reconciler';
 import { createOrdersMetrics } from './orders-metrics';
 import type { PaymentAnswer } from './payment-answer';
@@ -218,7 +218,7 @@ describe('OrderReconciler', () => {
     new RecordStore<Order>(connection, {
       prefix: 'orders',
       finalStatuses: FINAL_ORDER_STATUSES,
-      ttlSeconds: ORDER_TTL_SECONDS,
+      ttlSeconds: 3_600,
     });
 
   /** A reconciler on its own connection and registry, driven by `reconcileOnce()` only. */

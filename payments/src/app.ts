@@ -10,7 +10,7 @@ import type { Express } from 'express';
 import { circuitRouter } from './circuit-routes';
 import type { PaymentsConfig } from './config';
 import { startGatewayRoute } from './gateway-route';
-import { FINAL_PAYMENT_STATUSES, PAYMENT_TTL_SECONDS, type Payment } from './payment';
+import { FINAL_PAYMENT_STATUSES, type Payment } from './payment';
 import { PaymentService } from './payment-service';
 import { paymentsRouter } from './payments-routes';
 import { createFallbackCounter } from './payments-metrics';
@@ -42,7 +42,7 @@ export async function createApp(dependencies: PaymentsDependencies): Promise<Exp
   const store = new RecordStore<Payment>(redis, {
     prefix: 'payments',
     finalStatuses: FINAL_PAYMENT_STATUSES,
-    ttlSeconds: PAYMENT_TTL_SECONDS,
+    ttlSeconds: config.RECORD_RETENTION_HOURS * 3_600,
   });
   const queue = paymentQueue(redis);
   const service = new PaymentService({

@@ -2,6 +2,7 @@ import {
   adminTokenSchema,
   checkRedisTopology,
   env,
+  recordRetentionShape,
   redisConfigShape,
   serviceConfigShape,
 } from '@cb-lab/shared';
@@ -15,6 +16,7 @@ export const paymentsConfigSchema = z
   .object({
     ...serviceConfigShape,
     ...redisConfigShape,
+    ...recordRetentionShape,
     ADMIN_TOKEN: adminTokenSchema,
     GATEWAY_URL: env.url({ protocols: ['http:', 'https:'], default: 'http://localhost:8090' }),
     /** Budget for one gateway call; past it the call counts as a failure. */

@@ -46,6 +46,3 @@ export function failedPayment(payment: Payment, reason: PaymentFailureReason): P
 /** Two requests with one Idempotency-Key must describe the same payment. */
 export const samePaymentRequest = (a: PaymentRequest, b: PaymentRequest): boolean =>
   a.orderId === b.orderId && a.amount === b.amount && a.currency === b.currency;
-
-/** Records are kept a week: long enough for any lab session, bounded for a load generator left running. */
-export const PAYMENT_TTL_SECONDS = 7 * 24 * 3600;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, loadConfig, serviceConfigShape } from './config';
+import { env, loadConfig, recordRetentionShape, serviceConfigShape } from './config';
 import { problemsOf } from './config.fixture';
 
 const schema = z.object({
@@ -96,5 +96,20 @@ describe('env builders', () => {
     expect(() => loadConfig(schema, { RATIO: '1.5', SLOW_MS: 'soon' })).toThrow(
       /RATIO: expected a number from 0 to 1 \(got "1.5"\)\n {2}- SLOW_MS: expected an integer from 1 to/,
     );
+  });
+});
+
+describe('recordRetentionShape', () => {
+  const retention = z.object(recordRetentionShape);
+
+  it('keeps records 6 hours by default, and takes 1 hour to 30 days', () => {
+    expect(loadConfig(retention, {}).RECORD_RETENTION_HOURS).toBe(6);
+    expect(loadConfig(retention, { RECORD_RETENTION_HOURS: '720' }).RECORD_RETENTION_HOURS).toBe(
+      720,
+    );
+    for (const bad of ['0', '721', '1.5', 'a day'])
+      expect(problemsOf(retention, { RECORD_RETENTION_HOURS: bad })).toEqual([
+        `RECORD_RETENTION_HOURS: expected an integer from 1 to 720 (got ${JSON.stringify(bad)})`,
+      ]);
   });
 });

@@ -160,6 +160,18 @@ export const serviceConfigShape = {
   BODY_LIMIT_BYTES: env.int({ min: 256, max: 1_048_576, default: 16_384 }),
 };
 
+/** The default of RECORD_RETENTION_HOURS; the README derives it from bytes per order. */
+export const DEFAULT_RECORD_RETENTION_HOURS = 6;
+
+/**
+ * Variables of a service that keeps records in Redis (orders, payments): how
+ * long a record and its Idempotency-Key are kept, which is also how long the
+ * key is honoured. Services spread this into their own schema.
+ */
+export const recordRetentionShape = {
+  RECORD_RETENTION_HOURS: env.int({ min: 1, max: 720, default: DEFAULT_RECORD_RETENTION_HOURS }),
+};
+
 export const serviceConfigSchema = z.object(serviceConfigShape);
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 

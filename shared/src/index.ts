@@ -3,9 +3,11 @@ export { createServiceApp, type ServiceAppOptions } from './app';
 export {
   adminTokenSchema,
   ConfigError,
+  DEFAULT_RECORD_RETENTION_HOURS,
   env,
   isConfigError,
   loadConfig,
+  recordRetentionShape,
   serviceConfigSchema,
   serviceConfigShape,
   type ServiceConfig,
