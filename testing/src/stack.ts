@@ -46,6 +46,8 @@ export interface StackContainer {
   start(): Promise<void>;
   /** Memory in use now, in bytes, as `docker stats` reports it. */
   memoryBytes(): Promise<number>;
+  /** CPU time it has used since it started, in seconds (all cores together). */
+  cpuSeconds(): Promise<number>;
 }
 
 /** What a payments replica's `GET /payments/circuit` says (the contract's circuit view). */
@@ -157,6 +159,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           const counters = stats.memory_stats.stats as Partial<Record<string, number>> | undefined;
           const cache = counters?.inactive_file ?? counters?.total_inactive_file ?? 0;
           return stats.memory_stats.usage - cache;
+        },
+        async cpuSeconds() {
+          const stats = await docker.stats({ stream: false });
+          return stats.cpu_stats.cpu_usage.total_usage / 1e9;
         },
       };
     },
