@@ -367,19 +367,24 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   }
 
   /**
-   * The counts and times of the breaker that decides this replica's calls
-   * now: the local one while Redis is away, this replica's own while it
-   * holds the replica open under a closed shared state (quorum), else the
-   * shared state as this replica last learned it.
+   * The in-process breaker that decides this replica's calls now: the local
+   * fallback while Redis is away, or (quorum) this replica's own breaker
+   * under a closed shared state. Undefined when the shared state decides.
    */
-  #deciding(): Pick<SharedBreakerState, 'failures' | 'openedAt' | 'halfOpenAt' | 'openCount'> {
-    const local =
-      !this.#storeUp && this.#local
-        ? this.#local
-        : this.#view.state === 'closed' && this.#guard && this.#guard.state !== 'closed'
-          ? this.#guard
-          : undefined;
-    if (local === undefined) return this.#view;
+  #localDecider(): LocalBreaker | undefined {
+    if (!this.#storeUp && this.#local) return this.#local;
+    return this.#view.state === 'closed' ? this.#guard : undefined;
+  }
+
+  /**
+   * The counts and times the snapshot shows: the in-process breaker's while
+   * it decides something the shared state does not say (a closed quorum
+   * guard shows the shared count instead), else the shared state's.
+   */
+  #shown(): Pick<SharedBreakerState, 'failures' | 'openedAt' | 'halfOpenAt' | 'openCount'> {
+    const local = this.#localDecider();
+    if (local === undefined || (local === this.#guard && local.state === 'closed'))
+      return this.#view;
     // Read now, before the caller reads the effective state: reading a local breaker's count may
     // decide it (a window ends), which moves the effective state with it.
     const { failures, openedAt, halfOpenAt, openCount } = local;
@@ -388,7 +393,7 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
 
   snapshot(): BreakerSnapshot {
     const view = this.#view;
-    const deciding = this.#deciding();
+    const deciding = this.#shown();
     return {
       breaker: this.name,
       state: this.#effective,
@@ -422,10 +427,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   /** Seconds until this replica would let a probe through (at least 1), for `Retry-After`. */
   retryAfterSeconds(): number {
     const view = this.#view;
-    let until: number;
-    if (!this.#storeUp && this.#local) until = this.#local.halfOpenAt;
-    else if (view.state === 'closed' && this.#guard) until = this.#guard.halfOpenAt;
-    else until = view.state === 'half_open' ? view.probeLeaseUntil : view.halfOpenAt;
+    const until =
+      this.#localDecider()?.halfOpenAt ??
+      (view.state === 'half_open' ? view.probeLeaseUntil : view.halfOpenAt);
     return Math.max(1, Math.ceil((until - this.#clock.now()) / 1_000));
   }
 
@@ -844,10 +848,9 @@ export class SharedCircuitBreaker implements IPolicy<BreakerContext> {
   }
 
   #refreshEffective(reason: TransitionReason, scope: TransitionScope, note?: string): void {
-    let next: BreakerStateName;
-    if (!this.#storeUp) next = this.#local ? this.#local.state : 'open';
-    else if (this.#view.state === 'closed' && this.#guard) next = this.#guard.state;
-    else next = this.#view.state;
+    // Redis away with no local fallback: every call is refused (whenStoreDown: 'reject').
+    const next =
+      !this.#storeUp && !this.#local ? 'open' : (this.#localDecider() ?? this.#view).state;
     const from = this.#effective;
     if (next === from) return;
     this.#effective = next;
