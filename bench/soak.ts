@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RECORD_RETENTION_HOURS } from '@cb-lab/shared';
 import { runLoad, type LoadResult } from '@cb-lab/load-generator';
-import { startStack, STACK_SERVICES, type Stack } from '@cb-lab/testing';
+import { STACK_CONTAINERS, startStack, STACK_SERVICES, type Stack } from '@cb-lab/testing';
 import { describeMachine } from './machine';
 import { writeSection } from './report';
 import { log, runBenchmark } from './run';
@@ -29,19 +29,6 @@ const WEEK_SECONDS = 7 * 24 * 3_600;
 /** docker-compose.yml's auto-aof-rewrite-min-size (Redis's own default). */
 const AOF_REWRITE_MIN_MIB = 64;
 const MiB = 2 ** 20;
-
-/** The containers of the stack, by compose name (grafana has no image on such machines). */
-const CONTAINERS = [
-  'redis-1',
-  'payment-gateway-1',
-  'payment-gateway-secondary-1',
-  'payments-1',
-  'payments-2',
-  'payments-3',
-  'orders-1',
-  'load-generator-1',
-  'prometheus-1',
-] as const;
 
 interface RedisFigures {
   usedMemory: number;
@@ -88,9 +75,10 @@ async function redisFigures(stack: Stack): Promise<RedisFigures> {
 
 async function sample(stack: Stack, startedAt: number, orders: number): Promise<Sample> {
   const usage = await Promise.all(
-    CONTAINERS.map(async (name) => {
+    STACK_CONTAINERS.map(async (name) => {
       const container = stack.container(name);
-      return [name, await container.memoryBytes(), await container.cpuSeconds()] as const;
+      const { memoryBytes, cpuSeconds } = await container.usage();
+      return [name, memoryBytes, cpuSeconds] as const;
     }),
   );
   return {
@@ -165,7 +153,7 @@ async function main(): Promise<void> {
     throw new Error('too few samples: run longer than three sample intervals');
   const seconds = samples.map((s) => s.atSeconds);
   const ordersAxis = samples.map((s) => s.orders);
-  const rows = CONTAINERS.map((name) => {
+  const rows = STACK_CONTAINERS.map((name) => {
     const memory = samples.map((s) => s.memory[name] ?? 0);
     const perHour = slope(seconds, memory) * 3_600;
     const cpu =

@@ -58,7 +58,7 @@ async function memoryMiB(stack: Stack): Promise<Record<string, number>> {
   const entries = await Promise.all(
     Object.entries(MEMORY_OF).map(async ([service, containers]) => {
       const bytes = await Promise.all(
-        containers.map((name) => stack.container(name).memoryBytes()),
+        containers.map(async (name) => (await stack.container(name).usage()).memoryBytes),
       );
       return [service, bytes.reduce((sum, b) => sum + b, 0) / 2 ** 20] as const;
     }),

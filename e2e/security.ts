@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type Stack } from '@cb-lab/testing';
+import { STACK_CONTAINERS, type Stack } from '@cb-lab/testing';
 import { getContainerRuntimeClient } from 'testcontainers';
 
 const exec = promisify(execFile);
@@ -9,15 +9,10 @@ const exec = promisify(execFile);
 const LAB_IMAGES = ['payment-gateway', 'payments', 'orders', 'load-generator'].map(
   (name) => `circuit-breaker-lab/${name}:local`,
 );
-const NODE_CONTAINERS = [
-  'payment-gateway-1',
-  'payment-gateway-secondary-1',
-  'payments-1',
-  'payments-2',
-  'payments-3',
-  'orders-1',
-  'load-generator-1',
-];
+/** Every container but Redis and Prometheus runs one of the lab's Node.js images. */
+const NODE_CONTAINERS = STACK_CONTAINERS.filter(
+  (name) => !['redis-1', 'prometheus-1'].includes(name),
+);
 
 const redisCli = async (stack: Stack, script: string) =>
   (await stack.environment.getContainer('redis-1').exec(['sh', '-c', script])).output.trim();
@@ -34,7 +29,7 @@ export function security(running: () => Stack): void {
     it('runs every lab service as a non-root user on a read-only root, with CPU and memory limits', async () => {
       const { environment } = running();
       const docker = (await getContainerRuntimeClient()).container;
-      for (const name of [...NODE_CONTAINERS, 'redis-1', 'prometheus-1']) {
+      for (const name of STACK_CONTAINERS) {
         const info = await docker.inspect(docker.getById(environment.getContainer(name).getId()));
         expect({ name, readOnly: info.HostConfig.ReadonlyRootfs }).toEqual({
           name,
@@ -91,7 +86,7 @@ export function security(running: () => Stack): void {
           });
       }
       let scanned = 0;
-      for (const name of [...NODE_CONTAINERS, 'redis-1', 'prometheus-1']) {
+      for (const name of STACK_CONTAINERS) {
         const id = environment.getContainer(name).getId();
         const { stdout, stderr } = await exec('docker', ['logs', id], { maxBuffer: 1 << 28 });
         const logs = stdout + stderr;

@@ -12,6 +12,7 @@ export { freePortRange } from './ports';
 export {
   COMPOSE_BREAKER_OPEN_MS,
   PAYMENTS_REPLICAS,
+  STACK_CONTAINERS,
   STACK_SERVICES,
   startStack,
   type CircuitView,

@@ -22,6 +22,13 @@ export const STACK_SERVICES = [
 ] as const;
 export type StackService = (typeof STACK_SERVICES)[number];
 export const PAYMENTS_REPLICAS = 3;
+
+/** The containers of a stack started with every service, by compose name (`payments-1` …). */
+export const STACK_CONTAINERS: readonly string[] = STACK_SERVICES.flatMap((service) =>
+  service === 'payments'
+    ? Array.from({ length: PAYMENTS_REPLICAS }, (_, i) => `payments-${i + 1}`)
+    : [`${service}-1`],
+);
 /** The breaker's open period of docker-compose.yml, pinned so a variable in the caller's shell cannot change it. */
 export const COMPOSE_BREAKER_OPEN_MS = 10_000;
 
@@ -44,10 +51,11 @@ export interface StackContainer {
   /** Kills it at once (SIGKILL), as a crash would. */
   kill(): Promise<void>;
   start(): Promise<void>;
-  /** Memory in use now, in bytes, as `docker stats` reports it. */
-  memoryBytes(): Promise<number>;
-  /** CPU time it has used since it started, in seconds (all cores together). */
-  cpuSeconds(): Promise<number>;
+  /**
+   * One `docker stats` reading: memory in use now, in bytes, as `docker stats`
+   * shows it, and the CPU time used since it started, in seconds (all cores).
+   */
+  usage(): Promise<{ memoryBytes: number; cpuSeconds: number }>;
 }
 
 /** What a payments replica's `GET /payments/circuit` says (the contract's circuit view). */
@@ -152,17 +160,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         unpause: () => docker.unpause(),
         kill: () => docker.kill(),
         start: () => docker.start(),
-        async memoryBytes() {
+        async usage() {
           const stats = await docker.stats({ stream: false });
           // What `docker stats` shows: usage minus the reclaimable page cache.
           // (cgroup v2 names it inactive_file, v1 total_inactive_file; either may be absent.)
           const counters = stats.memory_stats.stats as Partial<Record<string, number>> | undefined;
           const cache = counters?.inactive_file ?? counters?.total_inactive_file ?? 0;
-          return stats.memory_stats.usage - cache;
-        },
-        async cpuSeconds() {
-          const stats = await docker.stats({ stream: false });
-          return stats.cpu_stats.cpu_usage.total_usage / 1e9;
+          return {
+            memoryBytes: stats.memory_stats.usage - cache,
+            cpuSeconds: stats.cpu_stats.cpu_usage.total_usage / 1e9,
+          };
         },
       };
     },
