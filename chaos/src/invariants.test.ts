@@ -269,6 +269,26 @@ describe('no lease outlives its probe', () => {
     expect(noLeaseOutlivesItsProbe(plan, trace({ truth, calls }), allow).violations).toEqual([]);
   });
 
+  it('allows a release Redis did not answer within the budget until the holder hears Redis again', () => {
+    const probeEnd = 1_305;
+    const downAt = probeEnd + allow.storeMs - 1;
+    const calls = [{ ...call(1_300, 1, { probe: true }), end: probeEnd }];
+    const storeChanges = [
+      { instance: 1, at: downAt, up: false },
+      { instance: 1, at: downAt + 150, up: true },
+    ];
+    const judge = (leaseEnd: number) =>
+      noLeaseOutlivesItsProbe(
+        plan,
+        trace({ truth: [...granted, point(leaseEnd, 'closed')], calls, storeChanges }),
+        allow,
+      ).violations;
+    expect(judge(downAt + allow.silentMs - 1)).toEqual([]);
+    expect(judge(downAt + allow.silentMs + 1)).toEqual([
+      expect.stringContaining('its holder lost Redis at'),
+    ]);
+  });
+
   it('ends a lease when it expires, if Redis said nothing before', () => {
     const truth = [...granted, point(5_000, 'half_open', true, '')];
     expect(leases(trace({ truth }))).toEqual([

@@ -393,7 +393,9 @@ const instanceOf = (owner: string): number => Number(/^i(\d+)#/.exec(owner)?.[1]
 
 /**
  * (f) No lease outlives its probe. A lease whose holder probes ends one
- * store budget (and the news) after the probe; a lease nobody probes under
+ * store budget (and the news) after the probe, or, when Redis did not answer
+ * the release within that budget, once the holder hears Redis again (a sync
+ * interval or a reconnection at most); a lease nobody probes under
  * (granted to a caller that gave up, or brought back by Redis going back,
  * which the observer finds on reading Redis again) ends once its holder
  * hears of it: a sync interval at most. Time Redis
@@ -420,7 +422,22 @@ export function noLeaseOutlivesItsProbe(
           c.start >= lease.from - allow.announcedMs - budget &&
           c.start <= lease.from + allow.announcedMs,
       );
-    const allowed = probe ? probe.end + budget + allow.announcedMs - lease.from : allow.silentMs;
+    // A release Redis did not answer within the budget takes the holder off Redis; the holder
+    // sends it again once it hears Redis, as after a silent change.
+    const lost =
+      probe &&
+      trace.storeChanges.find(
+        (c) =>
+          c.instance === instance &&
+          !c.up &&
+          c.at >= probe.end &&
+          c.at <= probe.end + allow.storeMs,
+      );
+    const allowed = lost
+      ? lost.at + allow.silentMs - lease.from
+      : probe
+        ? probe.end + budget + allow.announcedMs - lease.from
+        : allow.silentMs;
     // A slow Redis still answers within the budget (its added latency is in the allowances).
     const deadline = afterRunning(trace, lease.from, allowed);
     if (lease.until > deadline)
@@ -429,6 +446,7 @@ export function noLeaseOutlivesItsProbe(
           (probe
             ? `though its probe ended at ${ms(probe.end)}`
             : 'with no probe running under it') +
+          (lost ? ` and its holder lost Redis at ${ms(lost.at)}` : '') +
           ` (allowed until ${ms(deadline)})`,
       );
   }
