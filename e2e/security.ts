@@ -46,6 +46,30 @@ export function security(running: () => Stack): void {
       }
     });
 
+    it('caps Redis below its container limit, evicts nothing, and rewrites its AOF past 64 MiB', async () => {
+      const stack = running();
+      const docker = (await getContainerRuntimeClient()).container;
+      const info = await docker.inspect(
+        docker.getById(stack.environment.getContainer('redis-1').getId()),
+      );
+      const lab = (command: string) =>
+        redisCli(stack, `redis-cli --user lab --no-auth-warning ${command}`);
+      const memory = await lab('info memory');
+      const persistence = await lab('info persistence');
+      const field = (text: string, name: string) =>
+        new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
+      const maxmemory = Number(field(memory, 'maxmemory'));
+      // The rest of the container's memory is for fragmentation and an AOF rewrite's copy-on-write.
+      expect(maxmemory).toBeGreaterThan(0);
+      expect(maxmemory).toBeLessThanOrEqual((info.HostConfig.Memory ?? 0) * 0.625);
+      expect(field(memory, 'maxmemory_policy')).toBe('noeviction');
+      expect(field(persistence, 'aof_enabled')).toBe('1');
+      // The lab's user may not read the configuration (CONFIG is dangerous): the command line tells.
+      expect(info.Config.Cmd.join(' ')).toMatch(
+        /--appendfsync always --auto-aof-rewrite-percentage 100 --auto-aof-rewrite-min-size 64mb /,
+      );
+    });
+
     it('lets no one into Redis without the password, and the lab user only at its own keys', async () => {
       const stack = running();
       expect(await redisCli(stack, 'env -u REDISCLI_AUTH redis-cli get orders:x')).toMatch(

@@ -30,6 +30,11 @@ ACL
   # Every write is fsynced before Redis answers, as in the standalone lab.
   echo "appendonly yes"
   echo "appendfsync always"
+  echo "auto-aof-rewrite-percentage 100"
+  echo "auto-aof-rewrite-min-size 64mb"
+  # As standalone, below the container's 128 MiB: refuse new records at the cap, evict nothing.
+  echo "maxmemory 80mb"
+  echo "maxmemory-policy noeviction"
   echo "dir /data"
   echo "replica-announce-ip ${NODE_NAME}"
   primary=""

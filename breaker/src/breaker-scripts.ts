@@ -1,4 +1,4 @@
-import { RedisScript } from './redis-script';
+import { RedisScript, type RedisScriptFlag } from './redis-script';
 
 /*
  * Every change to a breaker's shared state is one of these scripts. A script
@@ -160,13 +160,22 @@ local function split(text, separator)
 end
 `;
 
-const script = (body: string) => new RedisScript<string>(`${PRELUDE}\n${body}`, 4);
+/*
+ * A breaker's writes are bounded (one state hash, a window of a few buckets, one lease, one
+ * voter per replica), so they may go on when Redis is at its memory limit: a full Redis refuses
+ * new records, never the breaker's decisions.
+ */
+const script = (body: string, flags: RedisScriptFlag[] = ['allow-oom']) =>
+  new RedisScript<string>(`${PRELUDE}\n${body}`, 4, flags);
 
 /** Reads the state without changing it. ARGV: channel. */
-export const READ = script(`
+export const READ = script(
+  `
 local now = now_ms()
 return reply(load(), now)
-`);
+`,
+  ['no-writes'],
+);
 
 /**
  * Consecutive mode: records one replica's outcomes, in the order they

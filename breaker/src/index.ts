@@ -55,7 +55,7 @@ export { ConsecutiveStrategy } from './consecutive-strategy';
 export { RateStrategy } from './rate-strategy';
 export type { TripCounter, TripReporter, TripReporting, TripStrategy } from './trip-strategy';
 export { isTransitionReason, TRANSITION_REASONS, type TransitionReason } from './transition-reason';
-export { RedisScript } from './redis-script';
+export { RedisScript, type RedisScriptFlag } from './redis-script';
 export { isTaskCancelled } from './task-cancelled';
 export {
   SharedCircuitBreaker,

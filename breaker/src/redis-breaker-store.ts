@@ -29,6 +29,7 @@ import {
 } from './breaker-store';
 import type { RedisScript } from './redis-script';
 import { RoamingSubscriber } from './roaming-subscriber';
+import { serverProblem } from './server-check';
 
 /**
  * The longest wait between two attempts to reconnect to Redis: shorter than
@@ -175,8 +176,8 @@ export class RedisBreakerStore implements BreakerStore {
   readonly #channels = new Map<string, Set<ChannelSubscription>>();
   readonly #sentinel: SentinelConnection | undefined;
   readonly #connectTimeoutMs: number;
-  /** A standalone connection's check that it does not reach a cluster node (rejects if it does). */
-  #standaloneCheck: Promise<void> | undefined;
+  /** The check that Redis is recent enough, and not a cluster node behind a standalone URL. */
+  #serverCheck: Promise<void> | undefined;
   /** A Sentinel connection's check that some sentinel knows the primary's name (rejects if none does). */
   #primaryNameCheck: Promise<void> | undefined;
 
@@ -239,9 +240,10 @@ export class RedisBreakerStore implements BreakerStore {
 
   /**
    * Resolves once the command connection is up (or rejects after the connect
-   * timeout). Rejects with {@link StoreMisconfiguredError} when a standalone
-   * URL reaches a Redis Cluster node: every script on a breaker whose slot
-   * lives elsewhere would fail, and the breaker would decide alone forever.
+   * timeout). Rejects with {@link StoreMisconfiguredError} when Redis is
+   * older than 7.0 (the scripts declare flags), or when a standalone URL
+   * reaches a Redis Cluster node: every script on a breaker whose slot lives
+   * elsewhere would fail, and the breaker would decide alone forever.
    */
   async ready(): Promise<void> {
     if (this.#sentinel) {
@@ -249,27 +251,23 @@ export class RedisBreakerStore implements BreakerStore {
       // the connect timeout (and the breaker's start, which waits no longer) runs out.
       const named = (this.#primaryNameCheck ??= this.#checkPrimaryName(this.#sentinel));
       await Promise.race([this.#connected(), named.then(() => this.#connected())]);
-      return;
+    } else {
+      await this.#connected();
     }
-    await this.#connected();
     // Asked once for the store, not once for each breaker that starts on it.
-    if (this.topology === 'standalone') await (this.#standaloneCheck ??= this.#checkStandalone());
+    await (this.#serverCheck ??= this.#checkServer());
   }
 
-  async #checkStandalone(): Promise<void> {
-    const info = await this.#commands.info('cluster').catch(() => undefined);
+  async #checkServer(): Promise<void> {
+    const info = await this.#commands.info().catch(() => undefined);
     if (info === undefined) {
-      // A server that will not say (an ACL without INFO) is taken as standalone, and asked
-      // again the next time.
-      this.#standaloneCheck = undefined;
+      // A server that will not say (an ACL without INFO) is taken as fit, and asked again
+      // the next time.
+      this.#serverCheck = undefined;
       return;
     }
-    if (/^cluster_enabled:1/m.test(info))
-      throw new StoreMisconfiguredError(
-        'the breaker store was given a standalone Redis URL that reaches a Redis Cluster node: ' +
-          'give the cluster nodes instead ({ clusterNodes: ["host:port", …] }), so that each ' +
-          "breaker's scripts are routed to the node holding its slot",
-      );
+    const problem = serverProblem(info, this.topology === 'standalone');
+    if (problem !== undefined) throw new StoreMisconfiguredError(problem);
   }
 
   /** A primary name no sentinel knows is a mistake to fix, not an outage: say so. */

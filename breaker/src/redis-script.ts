@@ -2,19 +2,34 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
+ * What a script declares to Redis (7.0 or later) in its first line:
+ * - `no-writes`: it only reads, so it runs on a replica and at the memory limit;
+ * - `allow-oom`: it may write even when Redis is over `maxmemory` (with
+ *   `noeviction`, where every other write is refused). Only for scripts whose
+ *   writes are bounded, such as a breaker's state.
+ */
+export type RedisScriptFlag = 'no-writes' | 'allow-oom';
+
+/**
  * A Lua script run by its SHA (EVALSHA), loading it with EVAL only when the
  * server does not know it yet (first call, or after a Redis restart or
  * `SCRIPT FLUSH`): two round trips then. Where one round trip is all a
  * caller may wait, {@link RedisScript.eval} sends the whole script every time.
+ * A script given `flags` carries them in a `#!lua flags=…` first line, which
+ * needs Redis 7.0 or later.
  */
 export class RedisScript<Result = unknown> {
+  /** The script as sent to Redis, with its flags line when it has flags. */
+  readonly lua: string;
   readonly sha: string;
 
   constructor(
-    readonly lua: string,
+    body: string,
     readonly numberOfKeys: number,
+    readonly flags: readonly RedisScriptFlag[] = [],
   ) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
+    this.lua = flags.length === 0 ? body : `#!lua flags=${flags.join(',')}\n${body}`;
+    this.sha = createHash('sha1').update(this.lua).digest('hex');
   }
 
   async run(

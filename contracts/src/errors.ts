@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'busy',
   'shutting_down',
   'store_unavailable',
+  'store_full',
   'internal_error',
   // Payments and the gateway.
   'circuit_open',

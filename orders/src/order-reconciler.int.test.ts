@@ -1,6 +1,9 @@
 import { createMetrics, RecordStore, type Logger } from '@cb-lab/shared';
 import {
   captureLogger,
+  expireFiller,
+  fillPastMemoryLimit,
+  memoryState,
   sampleValue,
   startRedis,
   Teardown,
@@ -210,6 +213,42 @@ describe('orders left payment_pending by the queue fallback', () => {
     expect(await settledEverywhere([a.url, b.url], 10)).toBe(10);
     for (const order of pending)
       expect(await getOrder(b.url, order.id)).toMatchObject({ status: 'paid' });
+  });
+});
+
+describe('orders and payments on a Redis at its memory limit', () => {
+  afterEach(() => admin.config('SET', 'maxmemory', '0'));
+
+  it('refuse new orders with 503 store_full, keep every pending order and queued payment, and settle them once Redis expires records', async () => {
+    const payments = await queueingPayments();
+    const { url } = await ordersFor(payments, 'orders-full');
+    await openBreaker(url, payments);
+    const pending = await placePendingOrders([url], [1999, 2999, 3999]);
+    await fillPastMemoryLimit(admin);
+
+    const refused = await fetch(`${url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c-full', amount: 1999, currency: 'EUR' }),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(await refused.json()).toMatchObject({ error: 'store_full' });
+    // The breaker still decides on a full Redis: an operator's reset goes through.
+    await heal(payments);
+    // Rounds of the reconciler and the settler come and go: none can take its lock, none loses anything.
+    await sleep(500);
+    expect(await admin.zcard(PENDING_KEY)).toBe(pending.length);
+    expect(await admin.zcard('{payments}:queue')).toBe(pending.length);
+    for (const order of pending)
+      expect(await getOrder(url, order.id)).toMatchObject({ status: 'payment_pending' });
+    expect(await memoryState(admin)).toEqual({ full: true, evicted: 0 });
+
+    await expireFiller(admin);
+    expect(await settledEverywhere([url], pending.length)).toBe(pending.length);
+    for (const order of pending)
+      expect(await getOrder(url, order.id)).toMatchObject({ status: 'paid' });
+    expect((await placeOrder(url)).status).toBe(201);
   });
 });
 

@@ -112,7 +112,9 @@ function toAnswer({ status, data }: AxiosResponse<unknown>): PaymentAnswer {
   if (payment?.success) return answerOfPayment(payment.data);
   const error = errorBodySchema.safeParse(data);
   const reason = error.success ? error.data.error : `payments_http_${status}`;
-  // Payments lost its store or failed unexpectedly part-way: it may have charged before that.
-  if (reason === 'store_unavailable' || status === 500) return { outcome: 'unknown', reason };
+  // Payments lost its store (or found it full) or failed unexpectedly part-way: it may have
+  // charged before that.
+  if (reason === 'store_unavailable' || reason === 'store_full' || status === 500)
+    return { outcome: 'unknown', reason };
   return { outcome: 'failed', reason };
 }

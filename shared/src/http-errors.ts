@@ -1,7 +1,7 @@
 import type { ErrorBody, ErrorCode } from '@cb-lab/contracts';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
-import { isRedisUnavailable } from './redis-errors';
+import { isRedisFull, isRedisUnavailable } from './redis-errors';
 
 /**
  * An error meant for the client: its status, a stable machine-readable
@@ -85,8 +85,23 @@ const storeUnavailable = (): HttpError =>
     { 'Retry-After': '1' },
   );
 
+/**
+ * What a request gets when that Redis is at its memory limit and refuses a write the request
+ * needs (each write is one script or command: refused whole). Writes are taken again once older
+ * records expire (RECORD_RETENTION_HOURS) or the lab is reset.
+ */
+const storeFull = (): HttpError =>
+  new HttpError(
+    503,
+    'store_full',
+    'Redis, where this service keeps its records, is at its memory limit and takes no new ' +
+      'records until older ones expire; try again later',
+    { 'Retry-After': '30' },
+  );
+
 function toHttpError(error: unknown): HttpError | undefined {
   if (isHttpError(error)) return error;
+  if (isRedisFull(error)) return storeFull();
   if (isRedisUnavailable(error)) return storeUnavailable();
   const type = (error as { type?: unknown } | null)?.type;
   const known =

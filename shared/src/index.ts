@@ -56,7 +56,7 @@ export {
   redisConnectionOf,
   type RedisConfig,
 } from './redis-config';
-export { isRedisUnavailable } from './redis-errors';
+export { isRedisFull, isRedisUnavailable } from './redis-errors';
 export {
   currentRequestId,
   newRequestId,

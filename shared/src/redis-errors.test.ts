@@ -1,4 +1,4 @@
-import { isRedisUnavailable } from './redis-errors';
+import { isRedisFull, isRedisUnavailable } from './redis-errors';
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -45,5 +45,25 @@ describe('isRedisUnavailable', () => {
         unavailable: false,
       });
     expect(isRedisUnavailable('Command timed out')).toBe(false);
+  });
+});
+
+describe('isRedisFull', () => {
+  it('takes a write refused for memory as Redis full, whether a command or a script was refused', () => {
+    expect(isRedisFull(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(
+      true,
+    );
+    expect(
+      isRedisFull(
+        new Error(
+          "OOM command not allowed when used memory > 'maxmemory'. script: 62bc90b1, on @user_script:1.",
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it('takes nothing else as Redis full', () => {
+    for (const message of ['Command timed out', 'BUSY Redis is busy running a script.', 'ROOM 3'])
+      expect({ message, full: isRedisFull(new Error(message)) }).toEqual({ message, full: false });
   });
 });

@@ -34,6 +34,15 @@ const unavailable = (message: string): boolean =>
   UNAVAILABLE_REPLY.test(message) ||
   message.startsWith(CLUSTER_GAVE_UP);
 
+/**
+ * Whether `error` is Redis refusing a write for memory: it is over its `maxmemory` and evicts
+ * nothing (`noeviction`), so it takes no new records until old ones expire. Redis still
+ * answers (reads, deletes, the breaker's scripts), but every such write fails alike, so this is
+ * also {@link isRedisUnavailable}.
+ */
+export const isRedisFull = (error: unknown): error is Error =>
+  error instanceof Error && /^OOM\b/.test(error.message);
+
 /** Whether `error` says Redis is away (paused, stopped, failing over), not that a command was wrong. */
 export const isRedisUnavailable = (error: unknown): error is Error =>
   error instanceof Error &&

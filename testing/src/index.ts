@@ -4,6 +4,7 @@ export { images } from './images';
 export { LatencyProxy } from './latency-proxy';
 export { parseSamples, sampleValue, type Sample } from '@cb-lab/shared';
 export { startRedis, type TestRedis } from './redis';
+export { expireFiller, FILLER_PREFIX, fillPastMemoryLimit, memoryState } from './redis-memory';
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { startRedisSentinel, type TestRedisSentinel } from './redis-sentinel';
 export { Teardown } from './teardown';
