@@ -520,6 +520,33 @@ describe('fallback strategies', () => {
     );
   });
 
+  it('queue: a retry puts back in line a pending payment that was not queued (its replica died between the two writes)', async () => {
+    const { url } = await replica({
+      FALLBACK_STRATEGY: 'queue',
+      BREAKER_OPEN_MS: '300',
+      QUEUE_SETTLE_INTERVAL_MS: '100',
+    });
+    await gateway.setFaults({ errorRate: 1, errorStatus: 503 });
+    for (let i = 0; i < 3; i += 1) await pay(url, `trip-${i}`);
+    await waitFor(async () => (await circuit(url)).state === 'open', 'open');
+    const queued = (await (await pay(url, 'orphan')).json()) as Payment;
+    expect(queued.status).toBe('pending');
+    // Recorded pending, never queued: what a replica that died between the two writes leaves.
+    const admin = redis.connect();
+    expect(await admin.zrem('{payments}:queue', queued.id)).toBe(1);
+
+    const retry = await pay(url, 'orphan');
+    expect(retry.status).toBe(202);
+    expect(await admin.zscore('{payments}:queue', queued.id)).not.toBeNull();
+    await gateway.setFaults(null);
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${url}/payments/${queued.id}`)).json()) as Payment).status ===
+        'approved',
+      'the payment to be settled',
+    );
+  });
+
   it('queue: settles the payments behind poisoned ones; a refused one fails at once, one that cannot be settled after its bound', async () => {
     const { url, log } = await replica({
       FALLBACK_STRATEGY: 'queue',
@@ -664,10 +691,15 @@ describe('fallback strategies', () => {
         'r2',
       ),
     ];
-    // The first attempt hangs at the primary gateway: its payment stays `processing`.
+    // The first attempt hangs at the primary gateway: its payment stays `processing`. (The
+    // gateway's count runs over the whole file: earlier tests hung charges too.)
     await gateway.setFaults({ timeoutRate: 1 });
+    const hungBefore = await gateway.reached('timed_out');
     const firstAttempt = pay(first.url, 'in-doubt');
-    await waitFor(async () => (await gateway.reached('timed_out')) > 0, 'the charge to hang');
+    await waitFor(
+      async () => (await gateway.reached('timed_out')) > hungBefore,
+      'the charge to hang',
+    );
     expect((await admin(second.url, 'isolate')).status).toBe(200);
     const secondaryBefore = await secondGateway.reached('approved');
 

@@ -75,8 +75,14 @@ export class PaymentService {
         `payment ${payment.id}`,
         'order, amount or currency',
       );
-    // Final, or already waiting in the queue: the settler owns it now.
-    if (isFinal(payment) || payment.status === 'pending') return { payment, replayed: true };
+    if (isFinal(payment)) return { payment, replayed: true };
+    if (payment.status === 'pending') {
+      // The settler owns it now. It is recorded pending before it is queued, two writes: a
+      // replica that died between them (or a Redis that refused the second) left it out of
+      // line, so it is queued again, keeping its place if it has one.
+      await this.options.queue.add(payment.id);
+      return { payment, replayed: true };
+    }
     // Still `processing` on a retry: an earlier attempt is under way, or died (its replica
     // crashed) after its charge may have reached the gateway.
     const earlierAttemptUnknown = !created && payment.status === 'processing';
