@@ -136,10 +136,6 @@ function aofRewritesSeen(samples: readonly Sample[]): RewritesSeen {
     seen.basePerKey = redis.aofBaseBytes / before.keys;
     seen.basePerMemoryByte = redis.aofBaseBytes / before.usedMemory;
   }
-  if (seen.count === 0)
-    throw new Error(
-      `no AOF rewrite in the run: run longer, or lower BENCH_AOF_MIN_MIB (${RUN_AOF_MIN_MIB})`,
-    );
   return seen;
 }
 
@@ -267,9 +263,15 @@ async function main(): Promise<void> {
     `| Redis memory after 7 days at ${DEFAULT_LOAD_PER_SECOND} orders/s, records kept ${DEFAULT_RECORD_RETENTION_HOURS} h | ${mib(projectedMemory)} MiB (${((projectedMemory / cap) * 100).toFixed(0)} % of the ${mib(cap)} MiB cap; the container's limit is ${mib(CONTAINER_LIMIT_BYTES)} MiB) |`,
     `| the same, had records been kept the whole week | ${mib(withoutRetention)} MiB (${(withoutRetention / cap).toFixed(1)} × the cap) |`,
     `| AOF rewrites seen (past ${RUN_AOF_MIN_MIB} MiB) | ${rewrites.count}; largest AOF sampled ${mib(rewrites.largestAof)} MiB, ${rewrites.largestOverCeiling.toFixed(2)} × its rule's ceiling (${RUN_AOF_MIN_MIB} MiB or twice the base) |`,
-    `| AOF base (the rewritten file) per key, per order | ${rewrites.basePerKey.toFixed(0)} B, ${(rewrites.basePerKey * keysPerOrder).toFixed(0)} B |`,
-    `| AOF bound after 7 days at ${DEFAULT_LOAD_PER_SECOND} orders/s (rewritten past ${AOF_REWRITE_MIN_MIB} MiB): max(${AOF_REWRITE_MIN_MIB} MiB, 2 × base) + base | ${mib(aofBound(weekBase))} MiB (base ${mib(weekBase)} MiB) |`,
-    `| AOF bound with Redis full at its cap | ${mib(aofBound(fullBase))} MiB (base ${mib(fullBase)} MiB) |`,
+    ...(rewrites.count === 0
+      ? [
+          `| AOF bounds | none: no rewrite in the run to measure a rewritten file by (run longer, or lower BENCH_AOF_MIN_MIB) |`,
+        ]
+      : [
+          `| AOF base (the rewritten file) per key, per order | ${rewrites.basePerKey.toFixed(0)} B, ${(rewrites.basePerKey * keysPerOrder).toFixed(0)} B |`,
+          `| AOF bound after 7 days at ${DEFAULT_LOAD_PER_SECOND} orders/s (rewritten past ${AOF_REWRITE_MIN_MIB} MiB): max(${AOF_REWRITE_MIN_MIB} MiB, 2 × base) + base | ${mib(aofBound(weekBase))} MiB (base ${mib(weekBase)} MiB) |`,
+          `| AOF bound with Redis full at its cap | ${mib(aofBound(fullBase))} MiB (base ${mib(fullBase)} MiB) |`,
+        ]),
   ].join('\n');
   log(`\n${containerTable}\n\n${redisTable}`);
   await writeSection(
